@@ -1,0 +1,49 @@
+/* The seam between the model code (lib/nn) and the compute backends.
+ * A backend is created per ctx, owns the ctx's threads and implements the
+ * operations below; lib/nn never calls BLAS or oneDNN directly.
+ *
+ * Conventions: activations are float32, row-major; a weight is an
+ * apollo__tensor [N, K] (PyTorch Linear layout) in F32, BF16 or F16;
+ * results are float32. */
+#ifndef APOLLO_BACKEND_H
+#define APOLLO_BACKEND_H
+
+#include "common/tensor.h"
+#include "common/threadpool.h"
+
+#include <stdint.h>
+
+typedef struct apollo__backend apollo__backend;
+
+typedef struct apollo__backend_vtbl {
+    const char *name;
+    int32_t kind; /* APOLLO_BACKEND_CPU / APOLLO_BACKEND_ONEDNN */
+    void (*destroy)(apollo__backend *be);
+    /* y[M, N] = x[M, K] . W[N, K]^T (+ bias[N] when not NULL). */
+    int (*matmul)(apollo__backend *be, const float *x, int64_t M, int64_t K,
+                  const apollo__tensor *w, const float *bias, float *y);
+} apollo__backend_vtbl;
+
+struct apollo__backend {
+    const apollo__backend_vtbl *vt;
+    apollo__pool *pool; /* owned; shared with lib/nn for element-wise work */
+    int32_t n_threads;
+};
+
+/* kind: APOLLO_BACKEND_AUTO / _CPU / _ONEDNN (apollo.h).  n_threads >= 1. */
+int apollo__backend_create(int32_t kind, int32_t n_threads, apollo__backend **out);
+void apollo__backend_free(apollo__backend *be);
+
+static inline int apollo__matmul(apollo__backend *be, const float *x, int64_t M, int64_t K,
+                                 const apollo__tensor *w, const float *bias, float *y)
+{
+    return be->vt->matmul(be, x, M, K, w, bias, y);
+}
+
+/* Constructors of the individual backends (backends/<name>/). */
+int apollo__cpu_backend_create(int32_t n_threads, apollo__backend **out);
+#ifdef APOLLO_HAVE_ONEDNN
+int apollo__onednn_backend_create(int32_t n_threads, apollo__backend **out);
+#endif
+
+#endif

@@ -1,0 +1,126 @@
+/* CPU backend: OpenBLAS sgemm, parallelised over output columns by the
+ * ctx's own thread pool (OpenBLAS itself runs single-threaded so that one
+ * threading runtime decides the parallelism). */
+#include "backend.h"
+
+#include "apollo.h"
+#include "common/alloc.h"
+#include "common/status.h"
+
+#include <cblas.h>
+#include <pthread.h>
+
+/* Rows of a 16-bit weight converted to float32 at a time per task. */
+#define CPU_CONVERT_ROWS 64
+
+typedef struct cpu_backend {
+    apollo__backend base;
+} cpu_backend;
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_single_threaded(void)
+{
+    /* Process-wide, idempotent: our pool provides the parallelism. */
+    openblas_set_num_threads(1);
+}
+
+typedef struct matmul_job {
+    const float *x;
+    int64_t M, K, N;
+    const apollo__tensor *w;
+    const float *bias;
+    float *y;
+    int64_t rows_per_task;
+    int failed;
+} matmul_job;
+
+static void matmul_task(void *vp, int64_t t)
+{
+    matmul_job *j = vp;
+    int64_t n0 = t * j->rows_per_task;
+    int64_t n1 = n0 + j->rows_per_task < j->N ? n0 + j->rows_per_task : j->N;
+    int64_t K = j->K;
+
+    if (j->w->dtype == APOLLO__DT_F32 && ((uintptr_t)j->w->data % sizeof(float)) == 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)j->M, (blasint)(n1 - n0),
+                    (blasint)K, 1.0f, j->x, (blasint)K,
+                    (const float *)j->w->data + n0 * K, (blasint)K, 0.0f, j->y + n0,
+                    (blasint)j->N);
+    } else {
+        float *wf = apollo__malloc((size_t)(n1 - n0) * (size_t)K * sizeof(float));
+        if (!wf) {
+            j->failed = 1;
+            return;
+        }
+        apollo__to_f32(j->w->dtype, apollo__tensor_row(j->w, n0), wf, (size_t)((n1 - n0) * K));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)j->M, (blasint)(n1 - n0),
+                    (blasint)K, 1.0f, j->x, (blasint)K, wf, (blasint)K, 0.0f, j->y + n0,
+                    (blasint)j->N);
+        apollo__free(wf);
+    }
+    if (j->bias)
+        for (int64_t m = 0; m < j->M; m++)
+            for (int64_t n = n0; n < n1; n++)
+                j->y[m * j->N + n] += j->bias[n];
+}
+
+static int cpu_matmul(apollo__backend *be, const float *x, int64_t M, int64_t K,
+                      const apollo__tensor *w, const float *bias, float *y)
+{
+    matmul_job j;
+    int64_t n_tasks;
+
+    if (w->n_dims != 2 || w->shape[1] != K)
+        return apollo__fail(APOLLO_E_INVALID_ARG, "matmul: weight shape does not match K=%lld",
+                            (long long)K);
+    j.x = x;
+    j.M = M;
+    j.K = K;
+    j.N = w->shape[0];
+    j.w = w;
+    j.bias = bias;
+    j.y = y;
+    j.failed = 0;
+    /* Enough tasks for load balance, each a multiple of the conversion block. */
+    j.rows_per_task = (j.N + 4 * be->n_threads - 1) / (4 * be->n_threads);
+    if (j.rows_per_task < CPU_CONVERT_ROWS)
+        j.rows_per_task = CPU_CONVERT_ROWS;
+    n_tasks = (j.N + j.rows_per_task - 1) / j.rows_per_task;
+    apollo__pool_for(be->pool, n_tasks, matmul_task, &j);
+    if (j.failed)
+        return apollo__fail(APOLLO_E_NOMEM, "matmul: out of memory for weight conversion");
+    return APOLLO_OK;
+}
+
+static void cpu_destroy(apollo__backend *be)
+{
+    apollo__pool_free(be->pool);
+    apollo__free(be);
+}
+
+static const apollo__backend_vtbl cpu_vtbl = {
+    .name = "cpu",
+    .kind = APOLLO_BACKEND_CPU,
+    .destroy = cpu_destroy,
+    .matmul = cpu_matmul,
+};
+
+int apollo__cpu_backend_create(int32_t n_threads, apollo__backend **out)
+{
+    cpu_backend *b;
+    int rc;
+    pthread_once(&blas_once, blas_single_threaded);
+    b = apollo__calloc(1, sizeof *b);
+    if (!b)
+        return apollo__fail(APOLLO_E_NOMEM, "out of memory creating the CPU backend");
+    b->base.vt = &cpu_vtbl;
+    b->base.n_threads = n_threads;
+    rc = apollo__pool_create(n_threads, &b->base.pool);
+    if (rc) {
+        apollo__free(b);
+        return rc;
+    }
+    *out = &b->base;
+    return APOLLO_OK;
+}

@@ -1,0 +1,275 @@
+/**
+ * @file apollo.h
+ * @brief libapollo: a native CPU runtime for the Apollo video-language models.
+ *
+ * libapollo loads the Apollo-1.5B/3B/7B-t32 checkpoints exactly as they are
+ * published on the Hugging Face hub (a directory holding `config.json`,
+ * `llm/`, `vision_tower/` and `mm_connector/`) and answers questions about
+ * videos.  This header is the whole public API and its reference manual:
+ * anything not declared here is internal.
+ *
+ * Conventions
+ * - Every fallible function returns an `int`: ::APOLLO_OK (0) or a negative
+ *   `APOLLO_E_*` code.  apollo_strerror() turns a code into static text and
+ *   apollo_last_errmsg() gives the detailed message of the calling thread's
+ *   last failure.
+ * - Constructors return the status and hand the new handle back through an
+ *   out-parameter; the matching `_free` accepts NULL.
+ * - Options live in `*_params` structs passed by pointer whose first field is
+ *   `struct_size`; always initialise them with the matching `_init` function.
+ * - Strings are UTF-8 and copied by the library; the caller may free them
+ *   when the call returns.
+ *
+ * Thread safety: an ::apollo_ctx is immutable after apollo_ctx_open() and may
+ * be used by any number of threads at once.
+ *
+ * Example (model summary):
+ * @code
+ *   #include <apollo.h>
+ *   #include <stdio.h>
+ *
+ *   int main(int argc, char **argv) {
+ *       apollo_ctx_params p;
+ *       apollo_ctx_params_init(&p);
+ *       p.n_threads = 2;
+ *       apollo_ctx *ctx = NULL;
+ *       int rc = apollo_ctx_open(argv[1], &p, &ctx);
+ *       if (rc != APOLLO_OK) {
+ *           fprintf(stderr, "%s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+ *           return 1;
+ *       }
+ *       apollo_model_info info;
+ *       apollo_model_info_init(&info);
+ *       apollo_ctx_get_model_info(ctx, &info);
+ *       printf("LLM: %d layers, width %d\n", info.llm_n_layers, info.llm_hidden_size);
+ *       apollo_ctx_free(ctx);
+ *       return 0;
+ *   }
+ * @endcode
+ *
+ * ABI: while the version is 0.x the ABI may still change between minor
+ * versions (soname libapollo.so.0).
+ */
+#ifndef APOLLO_H
+#define APOLLO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Symbol visibility                                                          */
+/* ------------------------------------------------------------------------ */
+
+#if defined(_WIN32) && defined(APOLLO_SHARED)
+#  if defined(APOLLO_BUILD)
+#    define APOLLO_API __declspec(dllexport)
+#  else
+#    define APOLLO_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && defined(APOLLO_BUILD)
+#  define APOLLO_API __attribute__((visibility("default")))
+#else
+#  define APOLLO_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Versions                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define APOLLO_VERSION_MAJOR 0
+#define APOLLO_VERSION_MINOR 1
+#define APOLLO_VERSION_PATCH 0
+/** MAJOR*10000 + MINOR*100 + PATCH. */
+#define APOLLO_VERSION_NUMBER \
+    (APOLLO_VERSION_MAJOR * 10000 + APOLLO_VERSION_MINOR * 100 + APOLLO_VERSION_PATCH)
+#define APOLLO_VERSION_STRING "0.1.0"
+
+/**
+ * The version of the library actually loaded, as APOLLO_VERSION_NUMBER.
+ * Compare it with the header's macro to detect a header/library mismatch.
+ * Thread-safe. @since 0.1
+ */
+APOLLO_API int32_t apollo_version_number(void);
+
+/** The loaded library's version as "MAJOR.MINOR.PATCH"; static storage. @since 0.1 */
+APOLLO_API const char *apollo_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Status codes.  Values are fixed forever: codes are only appended, never
+ * renumbered or reused. */
+#define APOLLO_OK                   0
+#define APOLLO_E_INVALID_ARG       -1  /**< a parameter is out of range or NULL where not allowed */
+#define APOLLO_E_MISUSE            -2  /**< freed/foreign handle, wrong state, bad struct_size */
+#define APOLLO_E_NOMEM             -3  /**< an allocation failed */
+#define APOLLO_E_IO                -4  /**< a file could not be opened, read, mapped or written */
+#define APOLLO_E_NOT_FOUND         -5  /**< a required file or directory does not exist */
+#define APOLLO_E_JSON              -6  /**< a JSON file is not well-formed */
+#define APOLLO_E_CONFIG            -7  /**< a config key is missing, has the wrong type or an invalid value */
+#define APOLLO_E_FORMAT            -8  /**< a weight file is malformed (header, offsets, truncation) */
+#define APOLLO_E_DTYPE             -9  /**< a tensor has a dtype the runtime does not read */
+#define APOLLO_E_SHAPE            -10  /**< a tensor's shape disagrees with the configs */
+#define APOLLO_E_MISSING_TENSOR   -11  /**< a required tensor is absent from the weight files */
+#define APOLLO_E_UNSUPPORTED      -12  /**< a feature or backend that this build does not provide */
+#define APOLLO_E_BACKEND          -13  /**< the compute backend reported a failure */
+#define APOLLO_E_CANCELLED        -14  /**< the operation was aborted by the caller */
+#define APOLLO_E_CONTEXT_FULL     -15  /**< the prompt would exceed the model's context length */
+
+/**
+ * Static English text for a status code; never NULL (unknown codes give
+ * "unknown error").  Thread-safe. @since 0.1
+ */
+APOLLO_API const char *apollo_strerror(int code);
+
+/**
+ * Detailed message of the calling thread's most recent failure, e.g.
+ * "llm/model-00002-of-00002.safetensors: file not found".  Never NULL ("" when
+ * there was none).  Valid until the calling thread's next libapollo call.
+ * @since 0.1
+ */
+APOLLO_API const char *apollo_last_errmsg(void);
+
+/* ------------------------------------------------------------------------ */
+/* Model context                                                              */
+/* ------------------------------------------------------------------------ */
+
+/** A loaded model: weights, configs, tokenizer, backend, thread pool. */
+typedef struct apollo_ctx apollo_ctx;
+
+/** Compute backends. */
+#define APOLLO_BACKEND_AUTO   0  /**< the recommended backend of this build (currently CPU) */
+#define APOLLO_BACKEND_CPU    1  /**< OpenBLAS + libapollo kernels; always available */
+#define APOLLO_BACKEND_ONEDNN 2  /**< oneDNN; APOLLO_E_UNSUPPORTED when not built in */
+
+/** Log levels passed to ::apollo_log_fn. */
+#define APOLLO_LOG_ERROR 0
+#define APOLLO_LOG_WARN  1
+#define APOLLO_LOG_INFO  2
+#define APOLLO_LOG_DEBUG 3
+
+/**
+ * Log callback.  Called on the thread doing the work; must not call back
+ * into the same ctx.  @p msg is one line without a trailing newline, valid
+ * only during the call.
+ */
+typedef void (*apollo_log_fn)(int32_t level, const char *msg, void *user_data);
+
+/** Options for apollo_ctx_open().  Initialise with apollo_ctx_params_init(). */
+typedef struct apollo_ctx_params {
+    uint32_t struct_size;   /**< sizeof(apollo_ctx_params), set by _init */
+    int32_t n_threads;      /**< worker threads; 0 = number of online CPUs */
+    int32_t backend;        /**< APOLLO_BACKEND_*; default AUTO */
+    int32_t log_level;      /**< highest level passed to log_fn; default WARN */
+    apollo_log_fn log_fn;   /**< NULL = silent (default) */
+    void *log_user_data;    /**< passed to log_fn */
+} apollo_ctx_params;
+
+/**
+ * Fills @p params with struct_size and the defaults.  NULL is ignored.
+ * @since 0.1
+ */
+APOLLO_API void apollo_ctx_params_init(apollo_ctx_params *params);
+
+/**
+ * Loads an Apollo checkpoint directory as published on the hub.
+ *
+ * Reads `config.json`, `llm/` (config, generation config, tokenizer, one
+ * `model.safetensors` or shards with `model.safetensors.index.json`),
+ * `vision_tower/` (one folder per encoder in the order listed in its config)
+ * and `mm_connector/`.  Weight files are memory-mapped; every tensor the
+ * runtime uses is checked for name, shape and dtype (BF16, F16 or F32)
+ * against the configs.  Tensors the runtime never uses (e.g. InternVideo2's
+ * CLIP distillation heads) are not read.
+ *
+ * @param model_dir  path of the checkpoint directory; not NULL; copied.
+ * @param params     options, or NULL for the defaults; not retained.
+ * @param out        receives the new ctx (NULL on failure); not NULL.
+ * @return APOLLO_OK; APOLLO_E_INVALID_ARG / APOLLO_E_MISUSE for bad
+ *         arguments; APOLLO_E_NOT_FOUND (missing file or folder),
+ *         APOLLO_E_JSON, APOLLO_E_CONFIG, APOLLO_E_FORMAT, APOLLO_E_DTYPE,
+ *         APOLLO_E_SHAPE, APOLLO_E_MISSING_TENSOR, APOLLO_E_IO for a bad
+ *         checkpoint; APOLLO_E_UNSUPPORTED for an unavailable backend;
+ *         APOLLO_E_NOMEM.  apollo_last_errmsg() names the file, key or
+ *         tensor at fault.
+ * Thread-safe (independent calls).  @since 0.1
+ */
+APOLLO_API int apollo_ctx_open(const char *model_dir, const apollo_ctx_params *params,
+                               apollo_ctx **out);
+
+/** Releases a ctx; NULL is a no-op.  @since 0.1 */
+APOLLO_API void apollo_ctx_free(apollo_ctx *ctx);
+
+/**
+ * The backend actually chosen at open (APOLLO_BACKEND_CPU or _ONEDNN), or a
+ * negative code for a bad handle.  @since 0.1
+ */
+APOLLO_API int apollo_ctx_get_backend(const apollo_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Model information                                                          */
+/* ------------------------------------------------------------------------ */
+
+#define APOLLO_MAX_VISION_TOWERS 4
+#define APOLLO_TOWER_NAME_CAP 64
+
+/** Encoder kinds reported in ::apollo_model_info. */
+#define APOLLO_TOWER_SIGLIP       1
+#define APOLLO_TOWER_INTERNVIDEO2 2
+
+/**
+ * A summary of the loaded model, filled by apollo_ctx_get_model_info().
+ * Initialise with apollo_model_info_init().  Parameter counts are the
+ * elements of every tensor stored in that part's weight files, used or not.
+ */
+typedef struct apollo_model_info {
+    uint32_t struct_size;              /**< sizeof(apollo_model_info), set by _init */
+    /* LLM (Qwen2.5) */
+    int32_t llm_hidden_size;
+    int32_t llm_intermediate_size;
+    int32_t llm_n_layers;
+    int32_t llm_n_heads;
+    int32_t llm_n_kv_heads;
+    int32_t llm_head_dim;
+    int32_t llm_vocab_size;
+    int32_t llm_tied_embeddings;       /**< 1 when the output head is the embedding */
+    int32_t context_length;            /**< merged-prompt limit (tokenizer_model_max_length) */
+    double llm_rope_theta;
+    double llm_rms_norm_eps;
+    /* Vision */
+    int32_t n_vision_towers;
+    int32_t tower_kind[APOLLO_MAX_VISION_TOWERS];        /**< APOLLO_TOWER_* in tower order */
+    char tower_name[APOLLO_MAX_VISION_TOWERS][APOLLO_TOWER_NAME_CAP]; /**< folder names */
+    int32_t tower_hidden_size[APOLLO_MAX_VISION_TOWERS];
+    int32_t tower_n_layers_run[APOLLO_MAX_VISION_TOWERS]; /**< layers/blocks evaluated */
+    int32_t vision_select_layer;       /**< mm_vision_select_layer */
+    int32_t frames_per_clip;           /**< token_output_shape[0] */
+    int32_t tokens_per_clip;           /**< num_output_tokens */
+    double clip_duration_s;            /**< clip_duration */
+    int32_t model_max_length;          /**< top-level model_max_length (clip budget) */
+    /* Parameter counts per part (elements stored in the files) */
+    int64_t n_params_llm;
+    int64_t n_params_vision[APOLLO_MAX_VISION_TOWERS];
+    int64_t n_params_connector;
+} apollo_model_info;
+
+/** Fills struct_size; NULL is ignored.  @since 0.1 */
+APOLLO_API void apollo_model_info_init(apollo_model_info *info);
+
+/**
+ * Copies the model summary into @p info (at most info->struct_size bytes).
+ * @return APOLLO_OK, APOLLO_E_MISUSE (bad handle or struct_size).
+ * Thread-safe.  @since 0.1
+ */
+APOLLO_API int apollo_ctx_get_model_info(const apollo_ctx *ctx, apollo_model_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* APOLLO_H */
