@@ -1,0 +1,57 @@
+# Tests that drive compilers, installed packages and programs rather than
+# a single test executable.
+
+# Header hygiene: apollo.h alone compiles as C99, C11 and C++17, pedantic.
+foreach(std c99 c11)
+  add_test(NAME header.${std}
+    COMMAND ${CMAKE_C_COMPILER} -std=${std} -Wall -Wextra -Werror -pedantic -fsyntax-only
+            -x c ${PROJECT_SOURCE_DIR}/include/apollo.h)
+endforeach()
+add_test(NAME header.cxx17
+  COMMAND ${CMAKE_CXX_COMPILER} -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only
+          -x c++ ${PROJECT_SOURCE_DIR}/include/apollo.h)
+
+# Only apollo_* symbols leave the shared library, and no apollo__ internals.
+add_test(NAME abi.exports
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/abi/check_exports.sh $<TARGET_FILE:apollo>
+          ${PROJECT_SOURCE_DIR}/include/apollo.h)
+
+# The examples run against the tiny model.
+add_test(NAME example.cli_info
+  COMMAND apollo-cli info ${APOLLO_FIXTURES}/models/tiny-tied)
+set_tests_properties(example.cli_info PROPERTIES
+  PASS_REGULAR_EXPRESSION "vision towers: +2")
+add_test(NAME example.cli_bad_dir
+  COMMAND apollo-cli info ${CMAKE_CURRENT_BINARY_DIR}/no-such-model)
+set_tests_properties(example.cli_bad_dir PROPERTIES WILL_FAIL TRUE)
+
+# Parameter counts reported by the library equal a count made independently
+# from the safetensors headers (Python standard library only).
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND)
+  foreach(variant tiny-tied tiny-sharded)
+    add_test(NAME model.param_counts.${variant}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/api/param_counts.py
+              $<TARGET_FILE:apollo-cli> ${APOLLO_FIXTURES}/models/${variant})
+  endforeach()
+endif()
+
+# Install into a scratch prefix, then build and run consumers through
+# pkg-config and through the CMake package.
+# (Not in sanitizer builds: the plain consumer cannot load an ASan library.)
+if(NOT APOLLO_SANITIZE)
+add_test(NAME install.consumer
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/install/test_install.sh
+          ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/install-test
+          ${APOLLO_FIXTURES}/models/tiny-sharded ${CMAKE_C_COMPILER})
+# The install test re-runs the build's install step; keep it away from
+# parallel tests that use the same build tree.
+set_tests_properties(install.consumer PROPERTIES RUN_SERIAL TRUE)
+endif()
+
+# Fixtures are exactly what tools/reference generated (manifest of hashes).
+if(EXISTS ${APOLLO_FIXTURES}/MANIFEST.sha256)
+  add_test(NAME fixtures.manifest
+    COMMAND sha256sum --check --quiet --strict MANIFEST.sha256
+    WORKING_DIRECTORY ${APOLLO_FIXTURES})
+endif()

@@ -137,9 +137,10 @@ APOLLO_API int apollo_ctx_open(const char *model_dir, const apollo_ctx_params *p
         return rc;
     }
     if (ctx->params.n_threads < 0 || ctx->params.n_threads > 1024) {
+        int32_t n = ctx->params.n_threads;
         apollo__free(ctx);
-        return apollo__fail(APOLLO_E_INVALID_ARG, "apollo_ctx_params: n_threads %d out of range",
-                            ctx->params.n_threads);
+        return apollo__fail(APOLLO_E_INVALID_ARG,
+                            "apollo_ctx_params: n_threads %d out of range [0, 1024]", n);
     }
     if (ctx->params.n_threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);

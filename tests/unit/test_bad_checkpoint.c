@@ -333,8 +333,9 @@ int main(void)
     d = copy_model("tiny-tied", "hdr_json");
     snprintf(path, sizeof path, "%s/mm_connector/model.safetensors", d);
     {
-        const char junk[] = "\x0a\0\0\0\0\0\0\0{\"a\": [1,";
-        write_file(path, junk, sizeof junk - 1 + 2);
+        /* 12-byte header that is not JSON, then 4 data bytes */
+        const char junk[] = "\x0c\0\0\0\0\0\0\0{\"a\": [1, 2,\"xxxx";
+        write_file(path, junk, sizeof junk - 1);
     }
     expect_open("header not JSON", d, APOLLO_E_FORMAT, "header is not valid JSON", NULL);
 
