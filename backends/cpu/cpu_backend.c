@@ -9,6 +9,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 /* Rows of a 16-bit weight converted to float32 at a time per task. */
 #define CPU_CONVERT_ROWS 64
@@ -32,7 +33,7 @@ typedef struct matmul_job {
     const float *bias;
     float *y;
     int64_t rows_per_task;
-    int failed;
+    _Atomic int failed;
 } matmul_job;
 
 static void matmul_task(void *vp, int64_t t)

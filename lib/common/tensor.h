@@ -14,6 +14,8 @@ typedef struct apollo__tensor {
     int32_t n_dims;
     int64_t shape[APOLLO__MAX_DIMS];
     const void *data; /* not necessarily aligned to the element size */
+    const float *f32; /* float32 copy for small parameters (norms, biases,
+                         embeddings tables of the vision side), else NULL */
 } apollo__tensor;
 
 static inline int64_t apollo__tensor_numel(const apollo__tensor *t)

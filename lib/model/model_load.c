@@ -28,13 +28,13 @@ static int bind_llm(apollo__model *m)
 {
     const apollo__llm_config *c = &m->llm;
     apollo__llm_weights *w = &m->llm_w;
-    const apollo__weight_set *ws = m->llm_ws;
+    apollo__weight_set *ws = m->llm_ws;
     const int64_t D = c->hidden_size, V = c->vocab_size, I = c->intermediate_size;
     const int64_t QW = c->n_heads * c->head_dim, KW = c->n_kv_heads * c->head_dim;
     int rc;
 
     if ((rc = apollo__weights_bindf(ws, &w->embed, S(V, D), "model.embed_tokens.weight")) ||
-        (rc = apollo__weights_bindf(ws, &w->norm, S(D), "model.norm.weight")))
+        (rc = apollo__weights_bindf_f32(ws, &w->norm, S(D), "model.norm.weight")))
         return rc;
     w->layers = apollo__calloc((size_t)c->n_layers, sizeof *w->layers);
     if (!w->layers)
@@ -42,15 +42,15 @@ static int bind_llm(apollo__model *m)
     for (int64_t i = 0; i < c->n_layers; i++) {
         apollo__llm_layer *L = &w->layers[i];
         long long li = (long long)i;
-        if ((rc = apollo__weights_bindf(ws, &L->in_norm, S(D), "model.layers.%lld.input_layernorm.weight", li)) ||
+        if ((rc = apollo__weights_bindf_f32(ws, &L->in_norm, S(D), "model.layers.%lld.input_layernorm.weight", li)) ||
             (rc = apollo__weights_bindf(ws, &L->q_w, S(QW, D), "model.layers.%lld.self_attn.q_proj.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->q_b, S(QW), "model.layers.%lld.self_attn.q_proj.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->q_b, S(QW), "model.layers.%lld.self_attn.q_proj.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &L->k_w, S(KW, D), "model.layers.%lld.self_attn.k_proj.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->k_b, S(KW), "model.layers.%lld.self_attn.k_proj.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->k_b, S(KW), "model.layers.%lld.self_attn.k_proj.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &L->v_w, S(KW, D), "model.layers.%lld.self_attn.v_proj.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->v_b, S(KW), "model.layers.%lld.self_attn.v_proj.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->v_b, S(KW), "model.layers.%lld.self_attn.v_proj.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &L->o_w, S(D, QW), "model.layers.%lld.self_attn.o_proj.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->post_norm, S(D), "model.layers.%lld.post_attention_layernorm.weight", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->post_norm, S(D), "model.layers.%lld.post_attention_layernorm.weight", li)) ||
             (rc = apollo__weights_bindf(ws, &L->gate_w, S(I, D), "model.layers.%lld.mlp.gate_proj.weight", li)) ||
             (rc = apollo__weights_bindf(ws, &L->up_w, S(I, D), "model.layers.%lld.mlp.up_proj.weight", li)) ||
             (rc = apollo__weights_bindf(ws, &L->down_w, S(D, I), "model.layers.%lld.mlp.down_proj.weight", li)))
@@ -90,9 +90,9 @@ static int bind_siglip(apollo__model *m, apollo__tower *t)
                             "config.json: mm_vision_select_layer %lld is out of range for %s "
                             "(%lld layers)",
                             (long long)m->select_layer, c->name, (long long)c->n_layers);
-    if ((rc = apollo__weights_bindf(ws, &t->patch_w, S(D, 3, P, P), "embeddings.patch_embedding.weight")) ||
-        (rc = apollo__weights_bindf(ws, &t->patch_b, S(D), "embeddings.patch_embedding.bias")) ||
-        (rc = apollo__weights_bindf(ws, &t->pos, S(N, D), "embeddings.position_embedding.weight")))
+    if ((rc = apollo__weights_bindf_f32(ws, &t->patch_w, S(D, 3, P, P), "embeddings.patch_embedding.weight")) ||
+        (rc = apollo__weights_bindf_f32(ws, &t->patch_b, S(D), "embeddings.patch_embedding.bias")) ||
+        (rc = apollo__weights_bindf_f32(ws, &t->pos, S(N, D), "embeddings.position_embedding.weight")))
         return rc;
     t->siglip_layers = apollo__calloc((size_t)c->n_layers, sizeof *t->siglip_layers);
     if (!t->siglip_layers)
@@ -100,22 +100,22 @@ static int bind_siglip(apollo__model *m, apollo__tower *t)
     for (int64_t i = 0; i < c->n_layers; i++) {
         apollo__siglip_layer *L = &t->siglip_layers[i];
         long long li = (long long)i;
-        if ((rc = apollo__weights_bindf(ws, &L->ln1_w, S(D), "encoder.layers.%lld.layer_norm1.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->ln1_b, S(D), "encoder.layers.%lld.layer_norm1.bias", li)) ||
+        if ((rc = apollo__weights_bindf_f32(ws, &L->ln1_w, S(D), "encoder.layers.%lld.layer_norm1.weight", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->ln1_b, S(D), "encoder.layers.%lld.layer_norm1.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &L->q_w, S(D, D), "encoder.layers.%lld.self_attn.q_proj.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->q_b, S(D), "encoder.layers.%lld.self_attn.q_proj.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->q_b, S(D), "encoder.layers.%lld.self_attn.q_proj.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &L->k_w, S(D, D), "encoder.layers.%lld.self_attn.k_proj.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->k_b, S(D), "encoder.layers.%lld.self_attn.k_proj.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->k_b, S(D), "encoder.layers.%lld.self_attn.k_proj.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &L->v_w, S(D, D), "encoder.layers.%lld.self_attn.v_proj.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->v_b, S(D), "encoder.layers.%lld.self_attn.v_proj.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->v_b, S(D), "encoder.layers.%lld.self_attn.v_proj.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &L->o_w, S(D, D), "encoder.layers.%lld.self_attn.out_proj.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->o_b, S(D), "encoder.layers.%lld.self_attn.out_proj.bias", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->ln2_w, S(D), "encoder.layers.%lld.layer_norm2.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->ln2_b, S(D), "encoder.layers.%lld.layer_norm2.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->o_b, S(D), "encoder.layers.%lld.self_attn.out_proj.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->ln2_w, S(D), "encoder.layers.%lld.layer_norm2.weight", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->ln2_b, S(D), "encoder.layers.%lld.layer_norm2.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &L->fc1_w, S(I, D), "encoder.layers.%lld.mlp.fc1.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->fc1_b, S(I), "encoder.layers.%lld.mlp.fc1.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &L->fc1_b, S(I), "encoder.layers.%lld.mlp.fc1.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &L->fc2_w, S(D, I), "encoder.layers.%lld.mlp.fc2.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &L->fc2_b, S(D), "encoder.layers.%lld.mlp.fc2.bias", li)))
+            (rc = apollo__weights_bindf_f32(ws, &L->fc2_b, S(D), "encoder.layers.%lld.mlp.fc2.bias", li)))
             return rc;
     }
     return APOLLO_OK;
@@ -181,10 +181,10 @@ static int bind_internvideo2(apollo__model *m, apollo__tower *t)
                             "config.json: mm_vision_select_layer %lld is out of range for %s "
                             "(%lld blocks)",
                             (long long)m->select_layer, c->name, (long long)depth);
-    if ((rc = apollo__weights_bindf(ws, &t->patch_w, S(D, 3, TB, P, P), "patch_embed.proj.weight")) ||
-        (rc = apollo__weights_bindf(ws, &t->patch_b, S(D), "patch_embed.proj.bias")) ||
-        (rc = apollo__weights_bindf(ws, &t->cls, S(1, 1, D), "cls_token")) ||
-        (rc = apollo__weights_bindf(ws, &t->pos, S(1, n_tok, D), "pos_embed")))
+    if ((rc = apollo__weights_bindf_f32(ws, &t->patch_w, S(D, 3, TB, P, P), "patch_embed.proj.weight")) ||
+        (rc = apollo__weights_bindf_f32(ws, &t->patch_b, S(D), "patch_embed.proj.bias")) ||
+        (rc = apollo__weights_bindf_f32(ws, &t->cls, S(1, 1, D), "cls_token")) ||
+        (rc = apollo__weights_bindf_f32(ws, &t->pos, S(1, n_tok, D), "pos_embed")))
         return rc;
     t->iv2_blocks = apollo__calloc((size_t)depth, sizeof *t->iv2_blocks);
     if (!t->iv2_blocks)
@@ -192,19 +192,19 @@ static int bind_internvideo2(apollo__model *m, apollo__tower *t)
     for (int64_t i = 0; i < depth; i++) {
         apollo__iv2_block *B = &t->iv2_blocks[i];
         long long li = (long long)i;
-        if ((rc = apollo__weights_bindf(ws, &B->norm1, S(D), "blocks.%lld.norm1.weight", li)) ||
+        if ((rc = apollo__weights_bindf_f32(ws, &B->norm1, S(D), "blocks.%lld.norm1.weight", li)) ||
             (rc = apollo__weights_bindf(ws, &B->qkv_w, S(3 * D, D), "blocks.%lld.attn.qkv.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &B->q_norm, S(D), "blocks.%lld.attn.q_norm.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &B->k_norm, S(D), "blocks.%lld.attn.k_norm.weight", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &B->q_norm, S(D), "blocks.%lld.attn.q_norm.weight", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &B->k_norm, S(D), "blocks.%lld.attn.k_norm.weight", li)) ||
             (rc = apollo__weights_bindf(ws, &B->proj_w, S(D, D), "blocks.%lld.attn.proj.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &B->proj_b, S(D), "blocks.%lld.attn.proj.bias", li)) ||
-            (rc = apollo__weights_bindf(ws, &B->ls1, S(D), "blocks.%lld.ls1.gamma", li)) ||
-            (rc = apollo__weights_bindf(ws, &B->ls2, S(D), "blocks.%lld.ls2.gamma", li)) ||
-            (rc = apollo__weights_bindf(ws, &B->norm2, S(D), "blocks.%lld.norm2.weight", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &B->proj_b, S(D), "blocks.%lld.attn.proj.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &B->ls1, S(D), "blocks.%lld.ls1.gamma", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &B->ls2, S(D), "blocks.%lld.ls2.gamma", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &B->norm2, S(D), "blocks.%lld.norm2.weight", li)) ||
             (rc = apollo__weights_bindf(ws, &B->fc1_w, S(F, D), "blocks.%lld.mlp.fc1.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &B->fc1_b, S(F), "blocks.%lld.mlp.fc1.bias", li)) ||
+            (rc = apollo__weights_bindf_f32(ws, &B->fc1_b, S(F), "blocks.%lld.mlp.fc1.bias", li)) ||
             (rc = apollo__weights_bindf(ws, &B->fc2_w, S(D, F), "blocks.%lld.mlp.fc2.weight", li)) ||
-            (rc = apollo__weights_bindf(ws, &B->fc2_b, S(D), "blocks.%lld.mlp.fc2.bias", li)))
+            (rc = apollo__weights_bindf_f32(ws, &B->fc2_b, S(D), "blocks.%lld.mlp.fc2.bias", li)))
             return rc;
     }
     return APOLLO_OK;
@@ -212,12 +212,12 @@ static int bind_internvideo2(apollo__model *m, apollo__tower *t)
 
 /* ---- Connector ------------------------------------------------------------ */
 
-static int bind_wnorm(const apollo__weight_set *ws, apollo__wnorm *n, int64_t D, const char *base)
+static int bind_wnorm(apollo__weight_set *ws, apollo__wnorm *n, int64_t D, const char *base)
 {
     int rc;
-    if ((rc = apollo__weights_bindf(ws, &n->w, S(D), "%s.norm.weight", base)) ||
-        (rc = apollo__weights_bindf(ws, &n->b, S(D), "%s.norm.bias", base)) ||
-        (rc = apollo__weights_bindf(ws, &n->wheight, S(D), "%s.wheight", base)))
+    if ((rc = apollo__weights_bindf_f32(ws, &n->w, S(D), "%s.norm.weight", base)) ||
+        (rc = apollo__weights_bindf_f32(ws, &n->b, S(D), "%s.norm.bias", base)) ||
+        (rc = apollo__weights_bindf_f32(ws, &n->wheight, S(D), "%s.wheight", base)))
         return rc;
     return APOLLO_OK;
 }
@@ -226,7 +226,7 @@ static int bind_connector(apollo__model *m)
 {
     apollo__connector *cn = &m->conn;
     const apollo__connector_config *c = &cn->cfg;
-    const apollo__weight_set *ws = cn->ws;
+    apollo__weight_set *ws = cn->ws;
     const int64_t D = c->text_hidden_size, VH = c->vision_hidden_size;
     const int64_t QW = c->n_heads * c->head_dim, KW = c->n_kv_heads * c->head_dim;
     const int64_t F = c->ff_multi * D;
@@ -236,10 +236,10 @@ static int bind_connector(apollo__model *m)
     for (int64_t i = 0; i < c->n_proj_linear; i++) {
         int64_t in = i == 0 ? VH : D;
         if ((rc = apollo__weights_bindf(ws, &cn->proj_w[i], S(D, in), "proj.%lld.weight", (long long)(2 * i))) ||
-            (rc = apollo__weights_bindf(ws, &cn->proj_b[i], S(D), "proj.%lld.bias", (long long)(2 * i))))
+            (rc = apollo__weights_bindf_f32(ws, &cn->proj_b[i], S(D), "proj.%lld.bias", (long long)(2 * i))))
             return rc;
     }
-    if ((rc = apollo__weights_bindf(ws, &cn->latents, S(c->n_latents, D), "resampler.latents")) ||
+    if ((rc = apollo__weights_bindf_f32(ws, &cn->latents, S(c->n_latents, D), "resampler.latents")) ||
         (rc = bind_wnorm(ws, &cn->final_norm, D, "resampler.norm")))
         return rc;
     cn->layers = apollo__calloc((size_t)c->depth, sizeof *cn->layers);

@@ -192,6 +192,9 @@ void apollo__weights_close(apollo__weight_set *ws)
     for (size_t i = 0; i < ws->n_files; i++)
         apollo__st_close(ws->files[i]);
     apollo__free(ws->files);
+    for (size_t i = 0; i < ws->n_owned; i++)
+        apollo__free(ws->owned[i]);
+    apollo__free(ws->owned);
     apollo__free(ws->display_dir);
     apollo__free(ws);
 }
@@ -271,4 +274,37 @@ int apollo__weights_bindf(const apollo__weight_set *ws, apollo__tensor *out,
     while (shape[n] >= 0 && n < APOLLO__MAX_DIMS)
         n++;
     return apollo__weights_bind(ws, name, n, shape, out);
+}
+
+int apollo__weights_bindf_f32(apollo__weight_set *ws, apollo__tensor *out, const int64_t *shape,
+                              const char *fmt, ...)
+{
+    char name[256];
+    int32_t n = 0;
+    int rc;
+    size_t numel, bytes;
+    float *copy, **grown;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    while (shape[n] >= 0 && n < APOLLO__MAX_DIMS)
+        n++;
+    rc = apollo__weights_bind(ws, name, n, shape, out);
+    if (rc)
+        return rc;
+    numel = (size_t)apollo__tensor_numel(out);
+    if (apollo__mul_size(numel, sizeof(float), &bytes))
+        return apollo__fail(APOLLO_E_NOMEM, "%s: tensor '%s' too large", ws->display_dir, name);
+    grown = apollo__realloc(ws->owned, (ws->n_owned + 1) * sizeof *grown);
+    if (!grown)
+        return apollo__fail(APOLLO_E_NOMEM, "%s: out of memory", ws->display_dir);
+    ws->owned = grown;
+    copy = apollo__malloc(bytes);
+    if (!copy)
+        return apollo__fail(APOLLO_E_NOMEM, "%s: out of memory for '%s'", ws->display_dir, name);
+    apollo__to_f32(out->dtype, out->data, copy, numel);
+    ws->owned[ws->n_owned++] = copy;
+    out->f32 = copy;
+    return APOLLO_OK;
 }

@@ -12,6 +12,8 @@ typedef struct apollo__weight_set {
     apollo__st_file **files;
     size_t n_files;
     char prefix[64];
+    float **owned;               /* float32 copies made by _bindf_f32 */
+    size_t n_owned;
 } apollo__weight_set;
 
 /* dir: filesystem path of the part's folder; display_dir: how messages name it. */
@@ -33,6 +35,12 @@ int apollo__weights_bind(const apollo__weight_set *ws, const char *name, int32_t
 /* printf-style name, shape given as a list terminated by -1. */
 int apollo__weights_bindf(const apollo__weight_set *ws, apollo__tensor *out,
                           const int64_t *shape_m1_terminated, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Like apollo__weights_bindf, and also sets out->f32 to a float32 copy
+ * (owned by the weight set) -- for small parameters read element-wise. */
+int apollo__weights_bindf_f32(apollo__weight_set *ws, apollo__tensor *out,
+                              const int64_t *shape_m1_terminated, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 #endif
