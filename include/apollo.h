@@ -120,6 +120,8 @@ APOLLO_API const char *apollo_version_string(void);
 #define APOLLO_E_BACKEND          -13  /**< the compute backend reported a failure */
 #define APOLLO_E_CANCELLED        -14  /**< the operation was aborted by the caller */
 #define APOLLO_E_CONTEXT_FULL     -15  /**< the prompt would exceed the model's context length */
+#define APOLLO_E_VIDEO            -16  /**< not a decodable video or image (format, truncation, codec, dimensions) */
+#define APOLLO_E_NO_VIDEO         -17  /**< the input holds no video: no video stream, no frames, zero duration */
 
 /**
  * Static English text for a status code; never NULL (unknown codes give
@@ -267,6 +269,168 @@ APOLLO_API void apollo_model_info_init(apollo_model_info *info);
  * Thread-safe.  @since 0.1
  */
 APOLLO_API int apollo_ctx_get_model_info(const apollo_ctx *ctx, apollo_model_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Memory handed to the caller                                                */
+/* ------------------------------------------------------------------------ */
+
+/** Releases memory the library handed over (e.g. an answer string); NULL is a
+ *  no-op.  Never use free() on such memory.  @since 0.1 */
+APOLLO_API void apollo_free(void *ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Sessions: conversations with the model                                     */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * One conversation: its history (as tokens in a KV cache), so that a new
+ * question never recomputes earlier turns.  A session holds a reference to
+ * its ctx (the ctx may be freed first; it lives until its last session).
+ * Thread safety: a session is used by one thread at a time (it may move
+ * between threads); apollo_session_cancel() is the one function that may be
+ * called from another thread while the session works.
+ */
+typedef struct apollo_session apollo_session;
+
+/** Options for apollo_session_new(); initialise with apollo_session_params_init(). */
+typedef struct apollo_session_params {
+    uint32_t struct_size;          /**< sizeof(apollo_session_params), set by _init */
+    /** System prompt text, or NULL for the reference's "You are a helpful
+     *  vision-language assistant."; copied.  Rendered as Apollo's ChatML
+     *  template does: "<|im_start|>system\n\n" + text + "<|im_end|>\n". */
+    const char *system_prompt;
+} apollo_session_params;
+
+/** Fills struct_size and defaults; NULL is ignored.  @since 0.1 */
+APOLLO_API void apollo_session_params_init(apollo_session_params *params);
+
+/**
+ * Starts an empty conversation on @p ctx.
+ * @param ctx    an open ctx; not NULL.
+ * @param params options or NULL for defaults; not retained.
+ * @param out    receives the session; not NULL.
+ * @return APOLLO_OK, APOLLO_E_MISUSE (bad ctx or struct_size),
+ *         APOLLO_E_INVALID_ARG, APOLLO_E_NOMEM.  @since 0.1
+ */
+APOLLO_API int apollo_session_new(apollo_ctx *ctx, const apollo_session_params *params,
+                                  apollo_session **out);
+
+/** Ends a conversation and releases it; NULL is a no-op.  @since 0.1 */
+APOLLO_API void apollo_session_free(apollo_session *session);
+
+/** Forgets the whole conversation (the system prompt is kept).  @since 0.1 */
+APOLLO_API int apollo_session_reset(apollo_session *session);
+
+/**
+ * Message of the session's most recent failure ("" if none); valid until the
+ * next call on the session.  Never NULL, also for a NULL session.  @since 0.1
+ */
+APOLLO_API const char *apollo_session_errmsg(const apollo_session *session);
+
+/**
+ * Streaming callback: @p text holds @p len bytes of the answer (always whole
+ * UTF-8 characters; not NUL-terminated, valid only during the call).  Return
+ * 0 to continue, non-zero to stop generating (the call then succeeds with
+ * finish reason APOLLO_FINISH_CALLBACK).  Runs on the calling thread; must
+ * not call functions of the same session.
+ */
+typedef int32_t (*apollo_text_fn)(const char *text, size_t len, void *user_data);
+
+/** Abort callback, polled between layers and tokens: non-zero aborts the
+ *  call with APOLLO_E_CANCELLED. */
+typedef int32_t (*apollo_abort_fn)(void *user_data);
+
+/** Why the last answer ended (apollo_session_get_finish_reason()). */
+#define APOLLO_FINISH_NONE        0  /**< nothing generated yet */
+#define APOLLO_FINISH_EOS         1  /**< the model produced an end-of-turn token */
+#define APOLLO_FINISH_STOP_STRING 2  /**< a stop string was produced (not included) */
+#define APOLLO_FINISH_LENGTH      3  /**< max_new_tokens reached */
+#define APOLLO_FINISH_CONTEXT     4  /**< the context length was reached */
+#define APOLLO_FINISH_CALLBACK    5  /**< the text callback asked to stop */
+
+#define APOLLO_MAX_STOP_STRINGS 16
+
+/**
+ * Generation options; initialise with apollo_generate_params_init().
+ * Sampling fields left at their "from the model" value take the checkpoint's
+ * `llm/generation_config.json` (transformers' defaults where absent).  The
+ * semantics are transformers': repetition penalty over the tokens generated
+ * in this answer (also when greedy), then temperature, top-k, top-p.
+ */
+typedef struct apollo_generate_params {
+    uint32_t struct_size;        /**< sizeof(apollo_generate_params), set by _init */
+    int32_t max_new_tokens;      /**< default 256; >= 1 */
+    int32_t do_sample;           /**< -1 (default): from the model; 0 greedy; 1 sample */
+    float temperature;           /**< < 0 (default): from the model; > 0 */
+    float top_p;                 /**< < 0 (default): from the model; (0, 1] */
+    int32_t top_k;               /**< < 0 (default): from the model; 0 = off */
+    float repetition_penalty;    /**< < 0 (default): from the model; 1 = off */
+    uint64_t seed;               /**< sampling seed; same seed, same answer */
+    /** Up to APOLLO_MAX_STOP_STRINGS extra UTF-8 strings that end the answer
+     *  (not included in it); copied during the call. */
+    const char *const *stop_strings;
+    int32_t n_stop_strings;
+    apollo_text_fn on_text;      /**< streaming callback or NULL */
+    void *on_text_user_data;
+    apollo_abort_fn abort_fn;    /**< abort callback or NULL */
+    void *abort_user_data;
+} apollo_generate_params;
+
+/** Fills struct_size and defaults; NULL is ignored.  @since 0.1 */
+APOLLO_API void apollo_generate_params_init(apollo_generate_params *params);
+
+/**
+ * Adds a user message to the conversation and generates the assistant's
+ * answer, streaming it through params->on_text.
+ *
+ * The answer ends at an end-of-turn token (`<|im_end|>` or any eos id of the
+ * generation config), a stop string, max_new_tokens or the context length.
+ * A question that does not fit in the remaining context fails with
+ * APOLLO_E_CONTEXT_FULL before any work; nothing is truncated silently.
+ * On any failure (including APOLLO_E_CANCELLED) the conversation is left
+ * exactly as it was before the call.
+ *
+ * @param session   not NULL.
+ * @param question  UTF-8 text; not NULL; copied.
+ * @param params    generation options or NULL for the defaults.
+ * @param answer    if not NULL, receives the whole answer as a NUL-terminated
+ *                  string with leading/trailing white space removed, like the
+ *                  reference's `.strip()`; release with apollo_free().  The
+ *                  streamed text is not stripped.
+ * @return APOLLO_OK, APOLLO_E_MISUSE, APOLLO_E_INVALID_ARG (e.g. invalid
+ *         UTF-8), APOLLO_E_CONTEXT_FULL, APOLLO_E_CANCELLED, APOLLO_E_NOMEM,
+ *         APOLLO_E_BACKEND.  @since 0.1
+ */
+APOLLO_API int apollo_session_ask(apollo_session *session, const char *question,
+                                  const apollo_generate_params *params, char **answer);
+
+/**
+ * Appends a finished exchange (a question and its answer) without running
+ * generation -- to restore a saved conversation or to give examples.
+ * The tokens are evaluated (prefilled) now.  Same errors as
+ * apollo_session_ask().  @since 0.1
+ */
+APOLLO_API int apollo_session_add_exchange(apollo_session *session, const char *question,
+                                           const char *answer);
+
+/**
+ * Asks the session's running call (or, if none is running, its next call)
+ * to stop as soon as possible with APOLLO_E_CANCELLED.  The only function
+ * that may be called from another thread.  @since 0.1
+ */
+APOLLO_API int apollo_session_cancel(apollo_session *session);
+
+/** How the last answer ended (APOLLO_FINISH_*), or a negative code.  @since 0.1 */
+APOLLO_API int apollo_session_get_finish_reason(const apollo_session *session);
+
+/**
+ * Copies the conversation's token ids (prompt and answers, in order; each
+ * visual token appears as -200) into @p ids (capacity @p cap) and sets
+ * *n_total to the full count, like snprintf: when cap is too small only
+ * cap ids are copied.  @p ids may be NULL when cap is 0.  @since 0.1
+ */
+APOLLO_API int apollo_session_get_tokens(const apollo_session *session, int32_t *ids, size_t cap,
+                                         size_t *n_total);
 
 #ifdef __cplusplus
 }

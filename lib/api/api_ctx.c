@@ -40,6 +40,8 @@ APOLLO_API const char *apollo_strerror(int code)
     case APOLLO_E_BACKEND: return "compute backend failure";
     case APOLLO_E_CANCELLED: return "cancelled";
     case APOLLO_E_CONTEXT_FULL: return "context length exceeded";
+    case APOLLO_E_VIDEO: return "not a decodable video or image";
+    case APOLLO_E_NO_VIDEO: return "the input holds no video frames";
     default: return "unknown error";
     }
 }
@@ -104,12 +106,13 @@ void apollo__log(const apollo_ctx *ctx, int32_t level, const char *fmt, ...)
 
 int apollo__ctx_valid(const apollo_ctx *ctx)
 {
-    return ctx && ctx->magic == APOLLO__CTX_MAGIC;
+    return ctx && ctx->magic == APOLLO__CTX_MAGIC && !atomic_load(&ctx->user_freed);
 }
 
 static void ctx_destroy(apollo_ctx *ctx)
 {
     apollo__backend_free(ctx->backend);
+    apollo__tokenizer_free(ctx->tok);
     apollo__model_free(ctx->model);
     ctx->magic = 0;
     apollo__free(ctx);
@@ -153,6 +156,19 @@ APOLLO_API int apollo_ctx_open(const char *model_dir, const apollo_ctx_params *p
         ctx_destroy(ctx);
         return rc;
     }
+    {
+        char llm_dir[4096];
+        if (snprintf(llm_dir, sizeof llm_dir, "%s/llm", model_dir) >= (int)sizeof llm_dir) {
+            ctx_destroy(ctx);
+            return apollo__fail(APOLLO_E_INVALID_ARG, "%s: path too long", model_dir);
+        }
+        rc = apollo__tokenizer_load(llm_dir, &ctx->tok);
+        if (rc) {
+            apollo__fail_context(rc, "llm/ tokenizer");
+            ctx_destroy(ctx);
+            return rc;
+        }
+    }
     rc = apollo__backend_create(ctx->params.backend, ctx->params.n_threads, &ctx->backend);
     if (rc) {
         ctx_destroy(ctx);
@@ -164,12 +180,30 @@ APOLLO_API int apollo_ctx_open(const char *model_dir, const apollo_ctx_params *p
     return APOLLO_OK;
 }
 
+void apollo__ctx_retain(apollo_ctx *ctx)
+{
+    atomic_fetch_add(&ctx->refcount, 1);
+}
+
+void apollo__ctx_release(apollo_ctx *ctx)
+{
+    if (atomic_fetch_sub(&ctx->refcount, 1) == 1)
+        ctx_destroy(ctx);
+}
+
 APOLLO_API void apollo_ctx_free(apollo_ctx *ctx)
 {
     if (!apollo__ctx_valid(ctx))
         return;
-    if (atomic_fetch_sub(&ctx->refcount, 1) == 1)
-        ctx_destroy(ctx);
+    /* Only the first free drops the user's reference; children keep the
+     * ctx alive until they are freed too. */
+    if (atomic_exchange(&ctx->user_freed, 1) == 0)
+        apollo__ctx_release(ctx);
+}
+
+APOLLO_API void apollo_free(void *ptr)
+{
+    apollo__free(ptr);
 }
 
 APOLLO_API int apollo_ctx_get_backend(const apollo_ctx *ctx)

@@ -5,6 +5,7 @@
 #include "apollo.h"
 #include "backend.h"
 #include "model/model.h"
+#include "text/tokenizer.h"
 
 #include <stdatomic.h>
 
@@ -13,10 +14,17 @@
 struct apollo_ctx {
     uint32_t magic;
     _Atomic int32_t refcount;       /* sessions/videos hold a reference */
+    _Atomic int32_t user_freed;     /* apollo_ctx_free was called (handle dead for the user) */
     apollo_ctx_params params;
     apollo__model *model;
+    apollo__tokenizer *tok;
     apollo__backend *backend;
 };
+
+/* Takes / drops a reference on behalf of a child handle (session, video);
+ * the ctx is destroyed when the last reference goes. */
+void apollo__ctx_retain(apollo_ctx *ctx);
+void apollo__ctx_release(apollo_ctx *ctx);
 
 /* Copies a caller's sized params struct into `dst` (whose defaults are
  * already set): reads only min(src->struct_size, sizeof *dst) bytes and

@@ -611,7 +611,7 @@ static int load_vocab_merges(builder *b, const char *dir, const char *vocab_path
 {
     json_t *vocab = NULL, *cfg = NULL, *atj = NULL, *dec = NULL;
     char *merges_buf = NULL, *cfg_path = NULL, *at_path = NULL;
-    size_t merges_len;
+    size_t merges_len = 0;
     int64_t max_id;
     int rc;
 
