@@ -318,6 +318,16 @@ APOLLO_API int apollo_session_new(apollo_ctx *ctx, const apollo_session_params *
 /** Ends a conversation and releases it; NULL is a no-op.  @since 0.1 */
 APOLLO_API void apollo_session_free(apollo_session *session);
 
+/**
+ * Copies a conversation: the new session has the same history and KV cache
+ * (and the same system prompt), so N questions about one video prefilled
+ * once in @p src cost only their own tokens.  @p src is not modified but must
+ * not be in use by another thread during the call.
+ * @return APOLLO_OK, APOLLO_E_MISUSE, APOLLO_E_INVALID_ARG, APOLLO_E_NOMEM.
+ * @since 0.1
+ */
+APOLLO_API int apollo_session_fork(const apollo_session *src, apollo_session **out);
+
 /** Forgets the whole conversation (the system prompt is kept).  @since 0.1 */
 APOLLO_API int apollo_session_reset(apollo_session *session);
 

@@ -91,22 +91,14 @@ APOLLO_API void apollo_generate_params_init(apollo_generate_params *p)
 
 /* ---- lifetime ------------------------------------------------------------------- */
 
-APOLLO_API int apollo_session_new(apollo_ctx *ctx, const apollo_session_params *params,
-                                  apollo_session **out)
+static int push_tokens(apollo_session *s, const int32_t *ids, size_t n);
+
+static int session_create(apollo_ctx *ctx, const apollo_session_params *pp, apollo_session **out)
 {
-    apollo_session_params p;
+    const apollo_session_params p = *pp;
     apollo_session *s;
     int rc;
 
-    apollo__clear_error();
-    if (!out)
-        return apollo__fail(APOLLO_E_INVALID_ARG, "apollo_session_new: out is NULL");
-    *out = NULL;
-    if (!apollo__ctx_valid(ctx))
-        return apollo__fail(APOLLO_E_MISUSE, "apollo_session_new: invalid ctx");
-    apollo_session_params_init(&p);
-    if (params && (rc = apollo__copy_params(&p, sizeof p, params, "apollo_session_params")))
-        return rc;
     s = apollo__calloc(1, sizeof *s);
     if (!s)
         return apollo__fail(APOLLO_E_NOMEM, "out of memory");
@@ -127,6 +119,59 @@ APOLLO_API int apollo_session_new(apollo_ctx *ctx, const apollo_session_params *
         apollo_session_free(s);
         return rc;
     }
+    *out = s;
+    return APOLLO_OK;
+}
+
+APOLLO_API int apollo_session_new(apollo_ctx *ctx, const apollo_session_params *params,
+                                  apollo_session **out)
+{
+    apollo_session_params p;
+    int rc;
+
+    apollo__clear_error();
+    if (!out)
+        return apollo__fail(APOLLO_E_INVALID_ARG, "apollo_session_new: out is NULL");
+    *out = NULL;
+    if (!apollo__ctx_valid(ctx))
+        return apollo__fail(APOLLO_E_MISUSE, "apollo_session_new: invalid ctx");
+    apollo_session_params_init(&p);
+    if (params && (rc = apollo__copy_params(&p, sizeof p, params, "apollo_session_params")))
+        return rc;
+    return session_create(ctx, &p, out);
+}
+
+APOLLO_API int apollo_session_fork(const apollo_session *src, apollo_session **out)
+{
+    apollo_session_params p;
+    apollo_session *s = NULL;
+    int rc;
+
+    apollo__clear_error();
+    if (!out)
+        return apollo__fail(APOLLO_E_INVALID_ARG, "apollo_session_fork: out is NULL");
+    *out = NULL;
+    if (!session_valid(src))
+        return apollo__fail(APOLLO_E_MISUSE, "apollo_session_fork: invalid session");
+    apollo_session_params_init(&p);
+    p.system_prompt = src->system_prompt;
+    /* The source's ctx may already be freed by the user: create directly. */
+    rc = session_create(src->ctx, &p, &s);
+    if (!rc) {
+        apollo__kv_cache_free(&s->kv);
+        rc = apollo__kv_cache_copy(&s->kv, &src->kv);
+        if (rc)
+            apollo__kv_cache_init(&s->kv, &src->ctx->model->llm);
+    }
+    if (!rc)
+        rc = push_tokens(s, src->tokens, src->n_tokens);
+    if (rc) {
+        apollo_session_free(s);
+        return rc;
+    }
+    s->started = src->started;
+    s->assistant_open = src->assistant_open;
+    s->finish_reason = src->finish_reason;
     *out = s;
     return APOLLO_OK;
 }
