@@ -1,20 +1,109 @@
-/* apollo-cli: command-line front end of libapollo.
+/* apollo-cli: command-line front end of libapollo (public API only).
  *
- *   apollo-cli info MODEL_DIR [--json] [--threads N] [--backend cpu|onednn]
- *
- * Uses only the public API (apollo.h). */
+ *   apollo-cli info MODEL_DIR [--json]
+ *   apollo-cli tokenize -m MODEL_DIR [--jsonl]        text on stdin -> ids
+ *   apollo-cli -m MODEL_DIR [options] ["question"]    one-shot, or interactive
+ *                                                     when no question is given
+ */
 #include <apollo.h>
 
+#include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: apollo-cli info MODEL_DIR [--json] [--threads N] [--backend cpu|onednn]\n"
-            "  info   print a summary of an Apollo checkpoint directory\n");
+            "usage:\n"
+            "  apollo-cli info MODEL_DIR [--json] [--threads N] [--backend cpu|onednn]\n"
+            "  apollo-cli tokenize -m MODEL_DIR [--jsonl]\n"
+            "  apollo-cli -m MODEL_DIR [options] [\"question\"]\n"
+            "\n"
+            "chat options:\n"
+            "  --system TEXT         system prompt\n"
+            "  --temperature T       0 = greedy (default: the model's generation config)\n"
+            "  --top-k K  --top-p P  --repeat-penalty R  --seed S  --max-tokens N\n"
+            "  --threads N  --backend cpu|onednn\n"
+            "Without a question, reads questions line by line (/reset, /quit).\n");
 }
+
+typedef struct opts {
+    const char *model, *system, *question;
+    int json, jsonl;
+    apollo_ctx_params ctx;
+    apollo_generate_params gen;
+} opts;
+
+static int parse_backend(const char *b)
+{
+    return strcmp(b, "onednn") == 0 ? APOLLO_BACKEND_ONEDNN
+           : strcmp(b, "cpu") == 0  ? APOLLO_BACKEND_CPU
+                                    : -1;
+}
+
+/* Returns 0 on success, 2 on a usage error. */
+static int parse(int argc, char **argv, opts *o, const char **positional)
+{
+    apollo_ctx_params_init(&o->ctx);
+    apollo_generate_params_init(&o->gen);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKE() (i++, v) /* only used after checking v */
+        if (strcmp(a, "--json") == 0)
+            o->json = 1;
+        else if (strcmp(a, "--jsonl") == 0)
+            o->jsonl = 1;
+        else if ((strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) && v)
+            o->model = TAKE();
+        else if (strcmp(a, "--system") == 0 && v)
+            o->system = TAKE(); else if (strcmp(a, "--threads") == 0 && v) {
+            o->ctx.n_threads = atoi(TAKE());
+        } else if (strcmp(a, "--backend") == 0 && v) {
+            if ((o->ctx.backend = parse_backend(TAKE())) < 0)
+                return 2;
+        } else if (strcmp(a, "--temperature") == 0 && v) {
+            float t = (float)atof(TAKE());
+            o->gen.do_sample = t > 0;
+            if (t > 0)
+                o->gen.temperature = t;
+        } else if (strcmp(a, "--top-k") == 0 && v) {
+            o->gen.top_k = atoi(TAKE());
+        } else if (strcmp(a, "--top-p") == 0 && v) {
+            o->gen.top_p = (float)atof(TAKE());
+        } else if (strcmp(a, "--repeat-penalty") == 0 && v) {
+            o->gen.repetition_penalty = (float)atof(TAKE());
+        } else if (strcmp(a, "--seed") == 0 && v) {
+            o->gen.seed = strtoull(TAKE(), NULL, 10);
+        } else if (strcmp(a, "--max-tokens") == 0 && v) {
+            o->gen.max_new_tokens = atoi(TAKE());
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "apollo-cli: unknown or incomplete option '%s'\n", a);
+            return 2;
+        } else if (!*positional) {
+            *positional = a;
+        } else {
+            fprintf(stderr, "apollo-cli: unexpected argument '%s'\n", a);
+            return 2;
+        }
+#undef TAKE
+    }
+    return 0;
+}
+
+static apollo_ctx *open_ctx(const opts *o)
+{
+    apollo_ctx *ctx = NULL;
+    int rc = apollo_ctx_open(o->model, &o->ctx, &ctx);
+    if (rc != APOLLO_OK)
+        fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+    return ctx;
+}
+
+/* ---- info ------------------------------------------------------------------------ */
 
 static const char *tower_kind(int32_t k)
 {
@@ -72,52 +161,20 @@ static void print_json(const apollo_model_info *mi, int backend)
            mi->vision_select_layer);
 }
 
-static int cmd_info(int argc, char **argv)
+static int cmd_info(opts *o)
 {
-    apollo_ctx_params p;
     apollo_model_info mi;
-    apollo_ctx *ctx = NULL;
-    const char *dir = NULL;
-    int json = 0, rc;
-
-    apollo_ctx_params_init(&p);
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            p.n_threads = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
-            const char *b = argv[++i];
-            p.backend = strcmp(b, "onednn") == 0 ? APOLLO_BACKEND_ONEDNN
-                        : strcmp(b, "cpu") == 0  ? APOLLO_BACKEND_CPU
-                                                 : -1;
-            if (p.backend < 0) {
-                fprintf(stderr, "apollo-cli: unknown backend '%s'\n", b);
-                return 2;
-            }
-        } else if (argv[i][0] == '-' || dir) {
-            usage(stderr);
-            return 2;
-        } else {
-            dir = argv[i];
-        }
-    }
-    if (!dir) {
-        usage(stderr);
-        return 2;
-    }
-    rc = apollo_ctx_open(dir, &p, &ctx);
-    if (rc != APOLLO_OK) {
-        fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+    apollo_ctx *ctx = open_ctx(o);
+    int rc;
+    if (!ctx)
         return 1;
-    }
     apollo_model_info_init(&mi);
     rc = apollo_ctx_get_model_info(ctx, &mi);
     if (rc == APOLLO_OK) {
-        if (json)
+        if (o->json)
             print_json(&mi, apollo_ctx_get_backend(ctx));
         else
-            print_text(dir, &mi, apollo_ctx_get_backend(ctx));
+            print_text(o->model, &mi, apollo_ctx_get_backend(ctx));
     } else {
         fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
     }
@@ -125,8 +182,177 @@ static int cmd_info(int argc, char **argv)
     return rc == APOLLO_OK ? 0 : 1;
 }
 
+/* ---- tokenize -------------------------------------------------------------------- */
+
+static int print_ids(apollo_ctx *ctx, const char *text, size_t len, int as_json)
+{
+    size_t n = 0;
+    int32_t *ids;
+    int rc = apollo_tokenize(ctx, text, len, NULL, 0, &n);
+    if (rc)
+        return rc;
+    ids = malloc((n + 1) * sizeof *ids);
+    if (!ids)
+        return APOLLO_E_NOMEM;
+    rc = apollo_tokenize(ctx, text, len, ids, n, &n);
+    if (!rc) {
+        fputs(as_json ? "[" : "", stdout);
+        for (size_t i = 0; i < n; i++)
+            printf(as_json ? "%s%d" : "%s%d", i ? (as_json ? ", " : " ") : "", ids[i]);
+        fputs(as_json ? "]\n" : "\n", stdout);
+    }
+    free(ids);
+    return rc;
+}
+
+static int cmd_tokenize(opts *o)
+{
+    apollo_ctx *ctx;
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    int rc = APOLLO_OK;
+    if (!o->model) {
+        usage(stderr);
+        return 2;
+    }
+    if (!(ctx = open_ctx(o)))
+        return 1;
+    if (o->jsonl) {
+        ssize_t got;
+        size_t lineno = 0;
+        while (rc == APOLLO_OK && (got = getline(&buf, &cap, stdin)) > 0) {
+            json_error_t err;
+            json_t *s;
+            lineno++;
+            s = json_loads(buf, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+            if (!json_is_string(s)) {
+                fprintf(stderr, "apollo-cli: line %zu: expected a JSON string\n", lineno);
+                json_decref(s);
+                rc = APOLLO_E_INVALID_ARG;
+                break;
+            }
+            rc = print_ids(ctx, json_string_value(s), json_string_length(s), 1);
+            json_decref(s);
+        }
+    } else {
+        char chunk[65536];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
+            char *grown = realloc(buf, len + got + 1);
+            if (!grown) {
+                rc = APOLLO_E_NOMEM;
+                break;
+            }
+            buf = grown;
+            memcpy(buf + len, chunk, got);
+            len += got;
+        }
+        if (!rc)
+            rc = print_ids(ctx, buf ? buf : "", len, 0);
+    }
+    if (rc)
+        fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+    free(buf);
+    apollo_ctx_free(ctx);
+    return rc ? 1 : 0;
+}
+
+/* ---- chat ------------------------------------------------------------------------- */
+
+static apollo_session *volatile g_session;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (g_session)
+        apollo_session_cancel(g_session); /* async-signal-safe: an atomic store */
+}
+
+static int32_t print_piece(const char *text, size_t len, void *ud)
+{
+    (void)ud;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    return 0;
+}
+
+static int ask(apollo_session *s, const char *q, opts *o)
+{
+    int rc;
+    o->gen.on_text = print_piece;
+    rc = apollo_session_ask(s, q, &o->gen, NULL);
+    fputc('\n', stdout);
+    if (rc == APOLLO_E_CANCELLED)
+        fprintf(stderr, "[cancelled]\n");
+    else if (rc)
+        fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_session_errmsg(s));
+    return rc;
+}
+
+static int cmd_chat(opts *o)
+{
+    apollo_session_params sp;
+    apollo_session *s = NULL;
+    apollo_ctx *ctx;
+    int rc;
+
+    if (!(ctx = open_ctx(o)))
+        return 1;
+    apollo_session_params_init(&sp);
+    sp.system_prompt = o->system;
+    rc = apollo_session_new(ctx, &sp, &s);
+    apollo_ctx_free(ctx);
+    if (rc) {
+        fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+        return 1;
+    }
+    g_session = s;
+    signal(SIGINT, on_sigint);
+    if (o->question) {
+        rc = ask(s, o->question, o);
+    } else {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t got;
+        int tty = isatty(STDIN_FILENO);
+        rc = APOLLO_OK;
+        for (;;) {
+            if (tty) {
+                fputs("> ", stdout);
+                fflush(stdout);
+            }
+            if ((got = getline(&line, &cap, stdin)) <= 0)
+                break;
+            while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+                line[--got] = '\0';
+            if (got == 0)
+                continue;
+            if (strcmp(line, "/quit") == 0)
+                break;
+            if (strcmp(line, "/reset") == 0) {
+                apollo_session_reset(s);
+                continue;
+            }
+            rc = ask(s, line, o);
+            if (rc && rc != APOLLO_E_CANCELLED)
+                break;
+        }
+        free(line);
+        if (rc == APOLLO_E_CANCELLED)
+            rc = APOLLO_OK;
+    }
+    g_session = NULL;
+    apollo_session_free(s);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    opts o;
+    const char *pos = NULL;
+    int rc;
+
+    memset(&o, 0, sizeof o);
     if (apollo_version_number() != APOLLO_VERSION_NUMBER) {
         fprintf(stderr, "apollo-cli: header %s but library %s\n", APOLLO_VERSION_STRING,
                 apollo_version_string());
@@ -140,8 +366,24 @@ int main(int argc, char **argv)
         printf("apollo-cli %s\n", apollo_version_string());
         return 0;
     }
-    if (argc >= 2 && strcmp(argv[1], "info") == 0)
-        return cmd_info(argc - 2, argv + 2);
-    usage(stderr);
-    return 2;
+    if (argc >= 2 && strcmp(argv[1], "info") == 0) {
+        if ((rc = parse(argc - 2, argv + 2, &o, &pos)) || !(o.model = o.model ? o.model : pos)) {
+            usage(stderr);
+            return 2;
+        }
+        return cmd_info(&o);
+    }
+    if (argc >= 2 && strcmp(argv[1], "tokenize") == 0) {
+        if ((rc = parse(argc - 2, argv + 2, &o, &pos)) || pos) {
+            usage(stderr);
+            return 2;
+        }
+        return cmd_tokenize(&o);
+    }
+    if ((rc = parse(argc - 1, argv + 1, &o, &pos)) || !o.model) {
+        usage(stderr);
+        return 2;
+    }
+    o.question = pos;
+    return cmd_chat(&o);
 }

@@ -271,6 +271,49 @@ APOLLO_API void apollo_model_info_init(apollo_model_info *info);
 APOLLO_API int apollo_ctx_get_model_info(const apollo_ctx *ctx, apollo_model_info *info);
 
 /* ------------------------------------------------------------------------ */
+/* Tokens                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Converts UTF-8 text to the model's token ids exactly like the checkpoint's
+ * Hugging Face tokenizer (NFC, Qwen2 pre-tokenizer, byte-level BPE; special
+ * tokens written in the text such as "<|im_start|>" become their ids; no
+ * BOS/EOS added).
+ * @param ctx     not NULL.
+ * @param text    @p len bytes of UTF-8 (NUL bytes allowed); NULL only if len is 0.
+ * @param ids     output buffer of @p cap ids; may be NULL when cap is 0.
+ * @param n_ids   receives the number of ids the text has, also when it is
+ *                larger than cap (then only cap ids are written), like snprintf.
+ * @return APOLLO_OK, APOLLO_E_MISUSE, APOLLO_E_INVALID_ARG (invalid UTF-8,
+ *         NULL pointers), APOLLO_E_NOMEM.  Thread-safe.  @since 0.1
+ */
+APOLLO_API int apollo_tokenize(const apollo_ctx *ctx, const char *text, size_t len, int32_t *ids,
+                               size_t cap, size_t *n_ids);
+
+/**
+ * Converts ids back to text (special tokens written out; any invalid UTF-8
+ * produced by a partial sequence becomes U+FFFD).  Writes at most cap-1
+ * bytes plus a NUL into @p buf (when cap > 0) and sets *len to the full
+ * length without the NUL, like snprintf.
+ * @return APOLLO_OK, APOLLO_E_MISUSE, APOLLO_E_INVALID_ARG (an id outside the
+ *         tokenizer's vocabulary), APOLLO_E_NOMEM.  Thread-safe.  @since 0.1
+ */
+APOLLO_API int apollo_detokenize(const apollo_ctx *ctx, const int32_t *ids, size_t n_ids,
+                                 char *buf, size_t cap, size_t *len);
+
+/**
+ * The raw bytes of one token (for a regular token possibly part of a UTF-8
+ * character; for a special token its text), snprintf-style like
+ * apollo_detokenize() but without U+FFFD replacement.  @since 0.1
+ */
+APOLLO_API int apollo_token_to_piece(const apollo_ctx *ctx, int32_t id, char *buf, size_t cap,
+                                     size_t *len);
+
+/** Number of token ids the tokenizer defines (151665 for Qwen2.5), or a
+ *  negative code for a bad ctx.  @since 0.1 */
+APOLLO_API int32_t apollo_ctx_n_tokens(const apollo_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
 /* Memory handed to the caller                                                */
 /* ------------------------------------------------------------------------ */
 

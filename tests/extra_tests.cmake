@@ -55,3 +55,16 @@ if(EXISTS ${APOLLO_FIXTURES}/MANIFEST.sha256)
     COMMAND sha256sum --check --quiet --strict MANIFEST.sha256
     WORKING_DIRECTORY ${APOLLO_FIXTURES})
 endif()
+
+# apollo-cli tokenize and chat, end to end through the shell.  The ids of
+# "Hello world" are Hugging Face tokenizers' (also in the corpus).
+add_test(NAME example.cli_tokenize
+  COMMAND sh -c "printf 'Hello world' | $<TARGET_FILE:apollo-cli> tokenize -m ${APOLLO_FIXTURES}/models/tiny-tied")
+set_tests_properties(example.cli_tokenize PROPERTIES PASS_REGULAR_EXPRESSION "^9707 1879\n$")
+add_test(NAME example.cli_tokenize_jsonl
+  COMMAND sh -c "printf '%s\\n' '\"Hello world\"' '\"a\\nb\"' | $<TARGET_FILE:apollo-cli> tokenize -m ${APOLLO_FIXTURES}/models/tiny-tied --jsonl")
+set_tests_properties(example.cli_tokenize_jsonl PROPERTIES PASS_REGULAR_EXPRESSION "^\\[9707, 1879\\]\n\\[64, 198, 65\\]\n$")
+add_test(NAME example.cli_chat_oneshot
+  COMMAND apollo-cli -m ${APOLLO_FIXTURES}/models/tiny-tied --temperature 0 --max-tokens 8 "Hello?")
+add_test(NAME example.cli_chat_interactive
+  COMMAND sh -c "printf 'one\\n/reset\\ntwo\\n/quit\\n' | $<TARGET_FILE:apollo-cli> -m ${APOLLO_FIXTURES}/models/tiny-tied --max-tokens 4 --seed 1")
