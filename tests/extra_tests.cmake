@@ -14,7 +14,35 @@ add_test(NAME header.cxx17
 # Only apollo_* symbols leave the shared library, and no apollo__ internals.
 add_test(NAME abi.exports
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/abi/check_exports.sh $<TARGET_FILE:apollo>
-          ${PROJECT_SOURCE_DIR}/include/apollo.h)
+          ${PROJECT_SOURCE_DIR}/include/apollo.h ${PROJECT_SOURCE_DIR}/abi/symbols.txt)
+
+# The layout asserts of tests/api/test_abi_layout.c catch a retyped field.
+add_test(NAME abi.catches_layout_break
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/abi/check_layout_break.sh ${CMAKE_C_COMPILER}
+          ${PROJECT_SOURCE_DIR}/include/apollo.h ${CMAKE_CURRENT_SOURCE_DIR}/api/test_abi_layout.c
+          ${CMAKE_CURRENT_BINARY_DIR}/layout-break)
+
+# ABI baseline (abigail-tools).  Only for the regular build: the baseline
+# records the optimised, oneDNN-enabled library.
+find_program(ABIDIFF abidiff)
+if(ABIDIFF AND NOT APOLLO_SANITIZE AND APOLLO_HAVE_ONEDNN)
+  add_test(NAME abi.abidiff
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/abi/check_abidiff.sh ${PROJECT_SOURCE_DIR}/abi/libapollo.abi
+            $<TARGET_FILE:apollo> ${PROJECT_SOURCE_DIR}/include)
+  # A deliberately broken copy of the library (same objects, one public
+  # symbol hidden by its version script) must be rejected by the same gate.
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/broken.map
+       "APOLLO_0 { global: apollo_*; local: apollo_version_string; *; };\n")
+  add_library(apollo_abi_broken SHARED EXCLUDE_FROM_ALL $<TARGET_OBJECTS:apollo_obj>)
+  target_link_libraries(apollo_abi_broken PRIVATE ${APOLLO_DEPS})
+  set_target_properties(apollo_abi_broken PROPERTIES OUTPUT_NAME apollo SOVERSION 0
+                        LIBRARY_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/abi-broken)
+  target_link_options(apollo_abi_broken PRIVATE -Wl,--version-script=${CMAKE_CURRENT_BINARY_DIR}/broken.map)
+  add_custom_target(apollo_abi_broken_build ALL DEPENDS apollo_abi_broken)
+  add_test(NAME abi.catches_removed_symbol
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/abi/check_abidiff.sh ${PROJECT_SOURCE_DIR}/abi/libapollo.abi
+            $<TARGET_FILE:apollo_abi_broken> ${PROJECT_SOURCE_DIR}/include --expect-incompatible)
+endif()
 
 # The examples run against the tiny model.
 add_test(NAME example.cli_info

@@ -7,7 +7,8 @@ SUDO=""
 PKGS="build-essential cmake ninja-build pkg-config python3
       libopenblas-dev libdnnl-dev
       libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-      zlib1g-dev libjansson-dev libutf8proc-dev libpcre2-dev"
+      zlib1g-dev libjansson-dev libutf8proc-dev libpcre2-dev
+      abigail-tools binutils"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
