@@ -24,10 +24,20 @@ typedef struct apollo__backend_vtbl {
                   const apollo__tensor *w, const float *bias, float *y);
 } apollo__backend_vtbl;
 
+/* apollo__backend.precision: how matmul treats float32 activations.
+ *   PREC_F32  (default): exact f32 arithmetic on the (exactly widened) 16-bit
+ *             weights; matches a double-precision loop to ~1e-6 relative.
+ *   PREC_BF16: activations may be rounded to bf16 where that is faster
+ *             (AVX-512 BF16 vdpbf16ps, oneDNN bf16): ~3 significant digits
+ *             per product; see tests/unit/test_kernels_gemm.c for the bound.
+ *             Backends without a faster bf16 path compute as PREC_F32. */
+enum { APOLLO__PREC_F32 = 0, APOLLO__PREC_BF16 = 1 };
+
 struct apollo__backend {
     const apollo__backend_vtbl *vt;
     apollo__pool *pool; /* owned; shared with lib/nn for element-wise work */
     int32_t n_threads;
+    int32_t precision;  /* APOLLO__PREC_*; may be changed between calls */
 };
 
 /* kind: APOLLO_BACKEND_AUTO / _CPU / _ONEDNN (apollo.h).  n_threads >= 1. */

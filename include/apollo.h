@@ -485,6 +485,214 @@ APOLLO_API int apollo_session_get_finish_reason(const apollo_session *session);
 APOLLO_API int apollo_session_get_tokens(const apollo_session *session, int32_t *ids, size_t cap,
                                          size_t *n_total);
 
+/* ------------------------------------------------------------------------ */
+/* Videos                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A video (or image) prepared for one model: opened, its metadata read and
+ * its clips chosen exactly as Apollo's reference loader chooses them.
+ *
+ * Sampling (the reference's `ApolloMMLoader`): clips of `frames_per_clip`
+ * (4) frames at `frames_per_clip / clip_duration` frames per second (2),
+ * at most about `0.65 * model_max_length / tokens_per_clip` clips (longer
+ * videos are covered by evenly spaced clips).  Frame numbers follow
+ * decord's convention: frame i is the i-th frame in presentation order,
+ * the frame rate is the stream's average rate and the duration is
+ * frames / rate.  Frames are decoded only when the video is encoded, a few
+ * clips at a time, so memory does not grow with the video's length.
+ *
+ * Images (JPEG, PNG, WebP, BMP, ...; detected from the data by
+ * apollo_video_open_file() and apollo_video_open_memory(), or a single
+ * frame given to apollo_video_open_frames()) are shown to the model as a
+ * still clip: the image repeated frames_per_clip times, as if it were a
+ * clip_duration-second still video (one clip, prompt header "one, 2 second
+ * clips from a 0:00:02 [H:MM:SS] video").  The reference publishes no image
+ * prompt; this is its `process_image` path ("images are duplicated").
+ *
+ * Thread safety: a video is used by one thread at a time (it may move
+ * between threads); distinct videos are independent.  A video holds a
+ * reference to its ctx: the ctx stays alive until the video is freed, in
+ * whatever order the two are freed.
+ */
+typedef struct apollo_video apollo_video;
+
+/** Kinds of source reported in ::apollo_video_info. */
+#define APOLLO_VIDEO_SOURCE_FILE   1
+#define APOLLO_VIDEO_SOURCE_MEMORY 2
+#define APOLLO_VIDEO_SOURCE_FRAMES 3
+
+/** Options for opening a video.  Initialise with apollo_video_params_init(). */
+typedef struct apollo_video_params {
+    uint32_t struct_size;       /**< sizeof(apollo_video_params), set by _init */
+    double fps;                 /**< frames per second inside a clip; 0 (default) = the
+                                     model's frames_per_clip / clip_duration (2 fps).  Another
+                                     value makes clips last frames_per_clip / fps seconds, and
+                                     the prompt says so */
+    int32_t max_clips;          /**< at most this many clips; 0 (default) = the reference's
+                                     budget only.  Fewer clips are spread over the same span */
+    int32_t n_threads;          /**< decoder threads; 0 (default) = the ctx's n_threads */
+    double start_s;             /**< sample only [start_s, end_s) of the video (seconds);
+                                     default 0 */
+    double end_s;               /**< 0 or less (default) = to the end.  With a window the
+                                     prompt's duration is the window's and clip times stay
+                                     those of the whole video */
+    double clip_sampling_ratio; /**< the loader's budget ratio; 0 (default) = 0.65, the
+                                     value of the official README */
+    int32_t borrow;             /**< 1: do not copy the caller's buffer (open_memory) or
+                                     frames (open_frames); they must then stay valid and
+                                     unchanged until apollo_video_free().  0 (default): copy
+                                     (open_frames copies only the frames the clips use) */
+} apollo_video_params;
+
+/** Fills @p params with struct_size and the defaults; NULL is ignored.  @since 0.1 */
+APOLLO_API void apollo_video_params_init(apollo_video_params *params);
+
+/**
+ * Opens a video or image file and plans its clips for @p ctx's model.
+ *
+ * Any container and codec of the linked FFmpeg: H.264, HEVC, VP8/VP9, AV1,
+ * MPEG-4 Part 2, ..., 8- and 10-bit, any frame size up to 16384 per side.
+ * The video stream used is FFmpeg's "best" one (not a cover picture);
+ * other streams are ignored.  Rotation metadata is applied (frames come out
+ * upright); non-square pixels are not stretched (as in the reference).
+ * Opening reads the file's packet index (no decoding).  A frame that fails
+ * to decode later is replaced by the closest decodable frame before it
+ * (after it when there is none): a corrupt frame never stops encoding.
+ *
+ * @param ctx     the model; not NULL.  The video keeps a reference to it.
+ * @param path    file name; not NULL; copied.
+ * @param params  options, or NULL for the defaults; not retained.
+ * @param out     receives the new video (NULL on failure); not NULL.
+ * @return APOLLO_OK;
+ *         APOLLO_E_NOT_FOUND (no such file); APOLLO_E_IO (unreadable path,
+ *         a directory);
+ *         APOLLO_E_VIDEO (not a video or image FFmpeg can read, a truncated
+ *         file without an index, no decoder for its codec, absurd frame
+ *         size);
+ *         APOLLO_E_NO_VIDEO (empty file, no video stream, no frames, no
+ *         usable frame rate / zero duration);
+ *         APOLLO_E_INVALID_ARG (bad parameters, a window holding no frame);
+ *         APOLLO_E_MISUSE (bad ctx or struct_size); APOLLO_E_NOMEM.
+ *         apollo_last_errmsg() says what is wrong with which file.
+ * Thread-safe (independent calls on one ctx).  @since 0.1
+ */
+APOLLO_API int apollo_video_open_file(apollo_ctx *ctx, const char *path,
+                                      const apollo_video_params *params, apollo_video **out);
+
+/**
+ * Like apollo_video_open_file() for a complete file held in memory (read
+ * through a custom I/O context: same formats, same results).
+ *
+ * @param data  the file's bytes; not NULL.  Copied unless params->borrow.
+ * @param size  bytes in @p data; 0 gives APOLLO_E_NO_VIDEO.
+ * Other parameters and errors as apollo_video_open_file().  @since 0.1
+ */
+APOLLO_API int apollo_video_open_memory(apollo_ctx *ctx, const void *data, size_t size,
+                                        const apollo_video_params *params, apollo_video **out);
+
+/**
+ * A video made of the caller's decoded frames: @p n_frames frames of
+ * @p width x @p height RGB24 (R, G, B bytes, top row first), frame k at
+ * `rgb + k * height * row_stride`.
+ *
+ * Timing: give @p fps (> 0), or @p timestamps_s (n_frames increasing
+ * presentation times in seconds), from which the frame rate is the
+ * average (n_frames - 1) / (last - first) and frame k is sampled as the
+ * reference samples frame k of a file.  One frame makes an image (see
+ * ::apollo_video).
+ *
+ * @param rgb          the pixels; not NULL.  Only the frames the clips use
+ *                     are copied (all are borrowed with params->borrow).
+ * @param row_stride   bytes from one row to the next; 0 = 3 * width.
+ * @param timestamps_s NULL, or n_frames times; copied (not retained).
+ * @return APOLLO_OK, APOLLO_E_INVALID_ARG (NULL pixels, strides, no usable
+ *         timing), APOLLO_E_NO_VIDEO (n_frames < 1), APOLLO_E_VIDEO (frame
+ *         size out of range), APOLLO_E_MISUSE, APOLLO_E_NOMEM.  @since 0.1
+ */
+APOLLO_API int apollo_video_open_frames(apollo_ctx *ctx, const uint8_t *rgb, int32_t n_frames,
+                                        int32_t width, int32_t height, size_t row_stride,
+                                        double fps, const double *timestamps_s,
+                                        const apollo_video_params *params, apollo_video **out);
+
+/** Releases a video (and its reference to the ctx); NULL is a no-op.  @since 0.1 */
+APOLLO_API void apollo_video_free(apollo_video *video);
+
+/** What is known about an opened video; see apollo_video_get_info(). */
+typedef struct apollo_video_info {
+    uint32_t struct_size;      /**< sizeof(apollo_video_info), set by _init */
+    int32_t source;            /**< APOLLO_VIDEO_SOURCE_* */
+    int32_t is_image;          /**< 1 for a still image shown as a static clip */
+    int64_t total_frames;      /**< frames in the stream (decord's len()); images:
+                                    frames_per_clip */
+    double fps;                /**< average frame rate (decord's get_avg_fps()) */
+    double duration_s;         /**< total_frames / fps */
+    int32_t width, height;     /**< frame size as decoded and shown (after rotation) */
+    int32_t rotation;          /**< clockwise degrees applied from the metadata: 0/90/180/270 */
+    int32_t n_clips;           /**< clips the model will see */
+    int32_t frames_per_clip;   /**< frames per clip (the model's; 4) */
+    int32_t tokens_per_clip;   /**< visual tokens per clip in the prompt (the model's; 128) */
+    double clip_duration_s;    /**< seconds per clip (the model's, or frames_per_clip / fps) */
+    double budget_ratio;       /**< the loader's clip budget ratio (1 = full coverage) */
+    int32_t sampling_repaired; /**< 1 when the reference's low-frame-rate sampling would
+                                    index frame -1 and one frame per clip is shown instead */
+    char codec[32];            /**< decoder name ("h264", ...; "rawvideo" for frames) */
+    char pix_fmt[32];          /**< decoded pixel format ("yuv420p", ...) */
+    char container[64];        /**< demuxer name ("mov,mp4,m4a,3gp,3g2,mj2", ...) */
+} apollo_video_info;
+
+/** Fills struct_size; NULL is ignored.  @since 0.1 */
+APOLLO_API void apollo_video_info_init(apollo_video_info *info);
+
+/**
+ * Copies the video's information into @p info (at most info->struct_size
+ * bytes).  @return APOLLO_OK, APOLLO_E_MISUSE (bad handle or struct_size),
+ * APOLLO_E_INVALID_ARG (NULL info).  @since 0.1
+ */
+APOLLO_API int apollo_video_get_info(const apollo_video *video, apollo_video_info *info);
+
+/** The number of clips (>= 1), or a negative code for a bad handle.  @since 0.1 */
+APOLLO_API int32_t apollo_video_n_clips(const apollo_video *video);
+
+/**
+ * The time span clip @p i_clip shows, in seconds from the start of the
+ * video: the presentation times (frame / fps) of its first and last frame,
+ * as the reference prints them (rounded there to 0.1 s).  Either pointer
+ * may be NULL.  @return APOLLO_OK, APOLLO_E_MISUSE, APOLLO_E_INVALID_ARG
+ * (clip out of range).  @since 0.1
+ */
+APOLLO_API int apollo_video_get_clip_time(const apollo_video *video, int32_t i_clip,
+                                          double *t0_s, double *t1_s);
+
+/**
+ * Copies the frame numbers of clip @p i_clip (frames_per_clip values, a
+ * frame may repeat) into @p indices, at most @p cap of them.
+ * @return the number of frames in the clip (even when larger than cap),
+ *         or APOLLO_E_MISUSE / APOLLO_E_INVALID_ARG.  @since 0.1
+ */
+APOLLO_API int32_t apollo_video_get_clip_frames(const apollo_video *video, int32_t i_clip,
+                                                int64_t *indices, int32_t cap);
+
+/** apollo_video_get_prompt_text() flag: include the visual placeholders. */
+#define APOLLO_VIDEO_TEXT_PLACEHOLDERS 1
+
+/**
+ * The text block that introduces this video in the prompt, byte for byte
+ * as the reference builds it, e.g.
+ * "You are provided the following series of three, 2 second clips from a
+ * 0:00:04.504500 [H:MM:SS] video.\n0.0-1.4 seconds: ,\n1.3-2.7 seconds: ,\n
+ * 2.6-4.0 seconds: ".  With APOLLO_VIDEO_TEXT_PLACEHOLDERS in @p flags each
+ * clip line ends with tokens_per_clip "<|video_token|>" markers (where the
+ * visual tokens go), otherwise with nothing.
+ *
+ * @param buf  receives the NUL-terminated UTF-8 text, truncated to cap - 1
+ *             bytes; may be NULL when cap is 0.
+ * @return the full length in bytes without the NUL (like snprintf: call
+ *         with cap 0 to size the buffer), or a negative code.  @since 0.1
+ */
+APOLLO_API int64_t apollo_video_get_prompt_text(const apollo_video *video, int32_t flags,
+                                                char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

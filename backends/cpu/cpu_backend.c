@@ -1,7 +1,10 @@
-/* CPU backend: OpenBLAS sgemm, parallelised over output columns by the
+/* CPU backend: kernels of cpu_gemv.c (M < 16) and cpu_gemm_bf16.c (M >= 16)
+ * on the weights in place, chosen by instruction set at creation; OpenBLAS
+ * sgemm on CPUs without AVX2.  All parallelised over output columns by the
  * ctx's own thread pool (OpenBLAS itself runs single-threaded so that one
  * threading runtime decides the parallelism). */
 #include "backend.h"
+#include "cpu_kernels.h"
 
 #include "apollo.h"
 #include "common/alloc.h"
@@ -16,6 +19,7 @@
 
 typedef struct cpu_backend {
     apollo__backend base;
+    int32_t isa; /* APOLLO__ISA_* in use */
 } cpu_backend;
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
@@ -66,15 +70,82 @@ static void matmul_task(void *vp, int64_t t)
                 j->y[m * j->N + n] += j->bias[n];
 }
 
+/* ---- kernels on weights in place ------------------------------------------------- */
+
+typedef struct kern_job {
+    int32_t isa;
+    const float *x;
+    int64_t M, K, N, cols_per_task;
+    const apollo__tensor *w;
+    const float *bias;
+    float *y;
+    const apollo__gemm_apack *a;
+} kern_job;
+
+static void gemv_task(void *vp, int64_t t)
+{
+    kern_job *j = vp;
+    int64_t n0 = t * j->cols_per_task;
+    int64_t n1 = n0 + j->cols_per_task < j->N ? n0 + j->cols_per_task : j->N;
+    apollo__gemv_rows(j->isa, j->x, j->M, j->K, j->w, j->bias, j->y, j->N, n0, n1);
+}
+
+static void gemm_task(void *vp, int64_t t)
+{
+    kern_job *j = vp;
+    int64_t n0 = t * APOLLO__GEMM_NB;
+    int64_t n1 = n0 + APOLLO__GEMM_NB < j->N ? n0 + APOLLO__GEMM_NB : j->N;
+    apollo__gemm_cols(j->a, j->w, j->bias, j->y, j->N, n0, n1);
+}
+
+static int kernel_matmul(apollo__backend *be, int32_t isa, const float *x, int64_t M, int64_t K,
+                         const apollo__tensor *w, const float *bias, float *y)
+{
+    kern_job j = {isa, x, M, K, w->shape[0], 0, w, bias, y, NULL};
+    if (M < APOLLO__GEMM_MIN_M || !apollo__gemm_available(isa)) {
+        /* ~8 tasks per thread for balance, whole 4-row groups */
+        int64_t per = (j.N + 8 * be->n_threads - 1) / (8 * be->n_threads);
+        per = (per + 3) & ~(int64_t)3;
+        j.cols_per_task = per < 16 ? 16 : per;
+        apollo__pool_for(be->pool, (j.N + j.cols_per_task - 1) / j.cols_per_task, gemv_task, &j);
+    } else {
+        apollo__gemm_apack a;
+        int bf16 = w->dtype != APOLLO__DT_BF16 ? 0
+                   : be->precision == APOLLO__PREC_BF16 ? 1
+                   : be->precision == APOLLO__PREC_BF16_EMULATE ? 2 : 0;
+        int rc = apollo__gemm_pack_a(isa, bf16, x, M, K, &a);
+        if (rc)
+            return rc;
+        j.a = &a;
+        apollo__pool_for(be->pool, (j.N + APOLLO__GEMM_NB - 1) / APOLLO__GEMM_NB, gemm_task, &j);
+        apollo__gemm_apack_free(&a);
+    }
+    return APOLLO_OK;
+}
+
+int apollo__cpu_matmul_isa(apollo__backend *be, int32_t isa, const float *x, int64_t M,
+                           int64_t K, const apollo__tensor *w, const float *bias, float *y)
+{
+    if (w->n_dims != 2 || w->shape[1] != K)
+        return apollo__fail(APOLLO_E_INVALID_ARG, "matmul: weight shape does not match K=%lld",
+                            (long long)K);
+    return kernel_matmul(be, isa, x, M, K, w, bias, y);
+}
+
+/* ---- OpenBLAS (CPUs without AVX2) --------------------------------------------------- */
+
 static int cpu_matmul(apollo__backend *be, const float *x, int64_t M, int64_t K,
                       const apollo__tensor *w, const float *bias, float *y)
 {
     matmul_job j;
     int64_t n_tasks;
+    const int32_t isa = ((cpu_backend *)be)->isa;
 
     if (w->n_dims != 2 || w->shape[1] != K)
         return apollo__fail(APOLLO_E_INVALID_ARG, "matmul: weight shape does not match K=%lld",
                             (long long)K);
+    if (isa >= APOLLO__ISA_AVX2 && (M < APOLLO__GEMM_MIN_M || apollo__gemm_available(isa)))
+        return kernel_matmul(be, isa, x, M, K, w, bias, y);
     j.x = x;
     j.M = M;
     j.K = K;
@@ -100,6 +171,11 @@ static void cpu_destroy(apollo__backend *be)
     apollo__free(be);
 }
 
+int32_t apollo__cpu_backend_isa(const apollo__backend *be)
+{
+    return be->vt->kind == APOLLO_BACKEND_CPU ? ((const cpu_backend *)be)->isa : -1;
+}
+
 static const apollo__backend_vtbl cpu_vtbl = {
     .name = "cpu",
     .kind = APOLLO_BACKEND_CPU,
@@ -117,6 +193,8 @@ int apollo__cpu_backend_create(int32_t n_threads, apollo__backend **out)
         return apollo__fail(APOLLO_E_NOMEM, "out of memory creating the CPU backend");
     b->base.vt = &cpu_vtbl;
     b->base.n_threads = n_threads;
+    b->base.precision = APOLLO__PREC_F32;
+    b->isa = apollo__cpu_isa_detect();
     rc = apollo__pool_create(n_threads, &b->base.pool);
     if (rc) {
         apollo__free(b);

@@ -20,6 +20,14 @@ int apollo__utf8_valid(const char *str, size_t len)
         unsigned c = s[i];
         if (c < 0x80) {
             i++;
+            /* skip ASCII eight bytes at a time */
+            while (i + 8 <= len) {
+                uint64_t w;
+                memcpy(&w, s + i, 8);
+                if (w & 0x8080808080808080ull)
+                    break;
+                i += 8;
+            }
             continue;
         }
         if (c >= 0xC2 && c <= 0xDF) {
@@ -95,11 +103,67 @@ static inline int is_white_space(uint32_t cp)
            cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
+/* Letters and digits of Unicode 16, which HF's regex engine (Oniguruma)
+ * knows and utf8proc 2.8 (Unicode 15) does not; consulted only for what
+ * utf8proc calls unassigned.  From tools/reference/tokenizer/unicode_diff.py:
+ * unassigned (Cn) for utf8proc 2.8.0, \p{L} or \p{N} for HF: 5004 code points */
+static const struct {
+    uint32_t lo, hi;
+    unsigned cls;
+} HF_NEWER_CLASSES[] = {
+    {0x01C89, 0x01C8A, C_L},
+    {0x0A7CB, 0x0A7CD, C_L},
+    {0x0A7DA, 0x0A7DC, C_L},
+    {0x105C0, 0x105F3, C_L},
+    {0x10D40, 0x10D49, C_N},
+    {0x10D4A, 0x10D65, C_L},
+    {0x10D6F, 0x10D85, C_L},
+    {0x10EC2, 0x10EC4, C_L},
+    {0x11380, 0x11389, C_L},
+    {0x1138B, 0x1138B, C_L},
+    {0x1138E, 0x1138E, C_L},
+    {0x11390, 0x113B5, C_L},
+    {0x113B7, 0x113B7, C_L},
+    {0x113D1, 0x113D1, C_L},
+    {0x113D3, 0x113D3, C_L},
+    {0x116D0, 0x116E3, C_N},
+    {0x11BC0, 0x11BE0, C_L},
+    {0x11BF0, 0x11BF9, C_N},
+    {0x13460, 0x143FA, C_L},
+    {0x16100, 0x1611D, C_L},
+    {0x16130, 0x16139, C_N},
+    {0x16D40, 0x16D6C, C_L},
+    {0x16D70, 0x16D79, C_N},
+    {0x18CFF, 0x18CFF, C_L},
+    {0x1CCF0, 0x1CCF9, C_N},
+    {0x1E5D0, 0x1E5ED, C_L},
+    {0x1E5F0, 0x1E5F0, C_L},
+    {0x1E5F1, 0x1E5FA, C_N},
+    {0x2EBF0, 0x2EE5D, C_L},
+};
+
+static unsigned unassigned_class(uint32_t cp)
+{
+    size_t lo = 0, hi = sizeof HF_NEWER_CLASSES / sizeof HF_NEWER_CLASSES[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cp < HF_NEWER_CLASSES[mid].lo)
+            hi = mid;
+        else if (cp > HF_NEWER_CLASSES[mid].hi)
+            lo = mid + 1;
+        else
+            return HF_NEWER_CLASSES[mid].cls;
+    }
+    return 0;
+}
+
 static unsigned unicode_class(uint32_t cp)
 {
     if (is_white_space(cp))
         return C_S;
     switch (utf8proc_category((utf8proc_int32_t)cp)) {
+    case UTF8PROC_CATEGORY_CN:
+        return unassigned_class(cp);
     case UTF8PROC_CATEGORY_LU:
     case UTF8PROC_CATEGORY_LL:
     case UTF8PROC_CATEGORY_LT:
@@ -250,7 +314,22 @@ typedef struct encoder {
     /* NFC scratch */
     utf8proc_int32_t *nfc;
     size_t nfc_cap;
+    unsigned char *nbuf; /* normalised text */
+    size_t nbuf_len, nbuf_cap;
+    struct wcent *cache; /* per-call word cache (long texts only) */
 } encoder;
+
+/* Per-call cache of short words' BPE results: direct-mapped, a collision
+ * just replaces the entry.  Per call, so the tokenizer stays immutable. */
+#define WC_SLOTS 4096
+#define WC_MAXLEN 15
+typedef struct wcent {
+    uint32_t hash;
+    uint8_t len; /* 0: empty */
+    uint8_t n_ids;
+    unsigned char bytes[WC_MAXLEN];
+    int32_t ids[WC_MAXLEN];
+} wcent;
 
 typedef struct hent {
     int32_t rank;
@@ -462,10 +541,31 @@ static int bpe_word(encoder *e, const unsigned char *w, size_t n)
     int rc;
     if (n == 1)
         return push_id(e, t->byte_id[w[0]]);
+    if (n > (size_t)INT32_MAX / 2)
+        return apollo__fail(APOLLO_E_INVALID_ARG, "tokenizer: a %zu-byte word is too long", n);
     if (t->ignore_merges) {
         int32_t id = tok__vocab_find(t, w, n);
         if (id >= 0)
             return push_id(e, id);
+    }
+    if (e->cache && n <= WC_MAXLEN) {
+        uint64_t h = tok__hash_bytes(w, n);
+        wcent *c = &e->cache[h & (WC_SLOTS - 1)];
+        size_t first = e->n;
+        if (c->len == n && c->hash == (uint32_t)(h >> 32) && memcmp(c->bytes, w, n) == 0) {
+            for (size_t k = 0; k < c->n_ids; k++)
+                if ((rc = push_id(e, c->ids[k])) != 0)
+                    return rc;
+            return APOLLO_OK;
+        }
+        if ((rc = scratch_reserve(e, n)) != 0 || (rc = bpe_small(e, w, n)) != 0)
+            return rc;
+        c->hash = (uint32_t)(h >> 32);
+        c->len = (uint8_t)n;
+        c->n_ids = (uint8_t)(e->n - first);
+        memcpy(c->bytes, w, n);
+        memcpy(c->ids, e->ids + first, (e->n - first) * sizeof *c->ids);
+        return APOLLO_OK;
     }
     if ((rc = scratch_reserve(e, n)) != 0)
         return rc;
@@ -476,20 +576,94 @@ static int bpe_word(encoder *e, const unsigned char *w, size_t n)
 /* Normalisation and segments                                               */
 /* ======================================================================== */
 
-/* NFC of s[0..n) into e->nfc (reused buffer); *out points to the UTF-8. */
-static int nfc(encoder *e, const unsigned char *s, size_t n, const unsigned char **out,
-               size_t *out_len)
+/* Combining marks that utf8proc gives a non-zero canonical combining class
+ * but HF tokenizers' NFC (the unicode-normalization-alignments crate, with
+ * older Unicode tables) treats as unknown starters (class 0, no
+ * composition).  Found by tools/reference/tokenizer/nfc_diff.py:
+ * utf8proc 2.8.0 (Unicode 15.0.0) vs tokenizers' NFC: 108 code points */
+static const struct {
+    uint32_t lo, hi;
+} HF_NFC_STARTERS[] = {
+    {0x007FD, 0x007FD},
+    {0x00898, 0x0089F},
+    {0x008CA, 0x008D3},
+    {0x009FE, 0x009FE},
+    {0x00C3C, 0x00C3C},
+    {0x00D3B, 0x00D3C},
+    {0x00EBA, 0x00EBA},
+    {0x01715, 0x01715},
+    {0x01ABF, 0x01ACE},
+    {0x01DF6, 0x01DFA},
+    {0x0A82C, 0x0A82C},
+    {0x10D24, 0x10D27},
+    {0x10EAB, 0x10EAC},
+    {0x10EFD, 0x10EFF},
+    {0x10F46, 0x10F50},
+    {0x10F82, 0x10F85},
+    {0x11070, 0x11070},
+    {0x1133B, 0x1133B},
+    {0x1145E, 0x1145E},
+    {0x11839, 0x1183A},
+    {0x1193D, 0x1193E},
+    {0x11943, 0x11943},
+    {0x119E0, 0x119E0},
+    {0x11A34, 0x11A34},
+    {0x11A47, 0x11A47},
+    {0x11A99, 0x11A99},
+    {0x11D42, 0x11D42},
+    {0x11D44, 0x11D45},
+    {0x11D97, 0x11D97},
+    {0x11F41, 0x11F42},
+    {0x16FF0, 0x16FF1},
+    {0x1E08F, 0x1E08F},
+    {0x1E130, 0x1E136},
+    {0x1E2AE, 0x1E2AE},
+    {0x1E2EC, 0x1E2EF},
+    {0x1E4EC, 0x1E4EF},
+};
+
+static int is_hf_nfc_starter(uint32_t cp)
+{
+    size_t lo = 0, hi = sizeof HF_NFC_STARTERS / sizeof HF_NFC_STARTERS[0];
+    if (cp < HF_NFC_STARTERS[0].lo || cp > HF_NFC_STARTERS[hi - 1].hi)
+        return 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cp < HF_NFC_STARTERS[mid].lo)
+            hi = mid;
+        else if (cp > HF_NFC_STARTERS[mid].hi)
+            lo = mid + 1;
+        else
+            return 1;
+    }
+    return 0;
+}
+
+static int nbuf_append(encoder *e, const void *p, size_t n)
+{
+    if (e->nbuf_len + n > e->nbuf_cap) {
+        size_t cap = e->nbuf_cap ? e->nbuf_cap : 256;
+        unsigned char *q;
+        while (cap < e->nbuf_len + n)
+            cap *= 2;
+        q = apollo__realloc(e->nbuf, cap);
+        if (!q)
+            return apollo__fail(APOLLO_E_NOMEM, "tokenizer: out of memory");
+        e->nbuf = q;
+        e->nbuf_cap = cap;
+    }
+    memcpy(e->nbuf + e->nbuf_len, p, n);
+    e->nbuf_len += n;
+    return APOLLO_OK;
+}
+
+/* Appends utf8proc's NFC of s[0..n) to e->nbuf. */
+static int nfc_append(encoder *e, const unsigned char *s, size_t n)
 {
     const utf8proc_option_t opt = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
     utf8proc_ssize_t need, got;
-    size_t i;
-    for (i = 0; i < n && s[i] < 0x80; i++)
-        ;
-    if (i == n) { /* ASCII is already NFC */
-        *out = s;
-        *out_len = n;
+    if (n == 0)
         return APOLLO_OK;
-    }
     if (n > (size_t)(PTRDIFF_MAX / 8))
         return apollo__fail(APOLLO_E_INVALID_ARG, "tokenizer: text too long");
     need = utf8proc_decompose(s, (utf8proc_ssize_t)n, NULL, 0, opt);
@@ -505,15 +679,71 @@ static int nfc(encoder *e, const unsigned char *s, size_t n, const unsigned char
     got = utf8proc_decompose(s, (utf8proc_ssize_t)n, e->nfc, need, opt);
     if (got < 0 || got > need)
         return apollo__fail(APOLLO_E_INVALID_ARG, "tokenizer: NFC failed");
-    got = utf8proc_normalize_utf32(e->nfc, got, opt);
-    if (got < 0)
-        return apollo__fail(APOLLO_E_INVALID_ARG, "tokenizer: %s", utf8proc_errmsg(got));
-    /* Re-encode in place: UTF-8 never needs more bytes than 4 per code point. */
+    /* Composes (COMPOSE in opt) and re-encodes in place: UTF-8 never needs
+     * more than 4 bytes per code point, plus the NUL it appends. */
     got = utf8proc_reencode(e->nfc, got, opt);
     if (got < 0)
         return apollo__fail(APOLLO_E_INVALID_ARG, "tokenizer: %s", utf8proc_errmsg(got));
-    *out = (const unsigned char *)e->nfc;
-    *out_len = (size_t)got;
+    return nbuf_append(e, e->nfc, (size_t)got);
+}
+
+/* Appends HF's NFC of s[0..n) to e->nbuf.  The marks of HF_NFC_STARTERS
+ * cut the text into independently normalised parts and are copied as they
+ * are: for a starter that never composes that is what NFC does. */
+static int nfc_run(encoder *e, const unsigned char *s, size_t n)
+{
+    size_t i = 0, start = 0;
+    int rc;
+    while (i < n) {
+        size_t cl;
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if (!is_hf_nfc_starter(utf8_at(s, i, &cl))) {
+            i += cl;
+            continue;
+        }
+        if ((rc = nfc_append(e, s + start, i - start)) != 0 || (rc = nbuf_append(e, s + i, cl)) != 0)
+            return rc;
+        i += cl;
+        start = i;
+    }
+    return nfc_append(e, s + start, n - start);
+}
+
+/* NFC of s[0..n) as HF computes it; *out points to s itself (all ASCII) or
+ * into e->nbuf.  Only runs of non-ASCII characters, with the ASCII
+ * character before each (a combining mark may compose with it), go through
+ * utf8proc: no ASCII character combines with what precedes it, so the text
+ * can be normalised piecewise at every ASCII character. */
+static int nfc(encoder *e, const unsigned char *s, size_t n, const unsigned char **out,
+               size_t *out_len)
+{
+    size_t i, copied = 0;
+    int rc;
+    for (i = 0; i < n && s[i] < 0x80; i++)
+        ;
+    if (i == n) {
+        *out = s;
+        *out_len = n;
+        return APOLLO_OK;
+    }
+    e->nbuf_len = 0;
+    while (i < n) {
+        size_t rs = i > copied ? i - 1 : i, re = i;
+        while (re < n && s[re] >= 0x80)
+            re++;
+        if ((rc = nbuf_append(e, s + copied, rs - copied)) != 0 || (rc = nfc_run(e, s + rs, re - rs)) != 0)
+            return rc;
+        copied = re;
+        for (i = re; i < n && s[i] < 0x80; i++)
+            ;
+    }
+    if ((rc = nbuf_append(e, s + copied, n - copied)) != 0)
+        return rc;
+    *out = e->nbuf;
+    *out_len = e->nbuf_len;
     return APOLLO_OK;
 }
 
@@ -576,6 +806,13 @@ int apollo__tokenizer_encode(const apollo__tokenizer *tok, const char *text, siz
         rc = apollo__fail(APOLLO_E_NOMEM, "tokenizer: out of memory");
         goto out;
     }
+    if (len >= 2048) {
+        e.cache = apollo__calloc(WC_SLOTS, sizeof *e.cache);
+        if (!e.cache) {
+            rc = apollo__fail(APOLLO_E_NOMEM, "tokenizer: out of memory");
+            goto out;
+        }
+    }
     for (i = 0; i < len;) {
         const tok__added *a = tok->added_first[s[i]] != tok->added_first[s[i] + 1]
                                   ? added_at(tok, s, len, i)
@@ -598,6 +835,8 @@ out:
     apollo__free(e.next);
     apollo__free(e.heap);
     apollo__free(e.nfc);
+    apollo__free(e.nbuf);
+    apollo__free(e.cache);
     if (rc != APOLLO_OK) {
         apollo__free(e.ids);
         return rc;

@@ -38,6 +38,7 @@ typedef struct tok__mslot {
 typedef struct tok__added {
     uint32_t off, len; /* content bytes in the arena */
     int32_t id;
+    uint8_t first; /* first content byte (sort key) */
 } tok__added;
 
 struct apollo__tokenizer {

@@ -436,6 +436,7 @@ static int added_add(builder *b, int64_t id, const char *content, size_t len, in
     na[t->n_added].off = t->pieces[id].off;
     na[t->n_added].len = (uint32_t)len;
     na[t->n_added].id = (int32_t)id;
+    na[t->n_added].first = (uint8_t)content[0];
     t->n_added++;
     return APOLLO_OK;
 }
@@ -463,13 +464,11 @@ static int added_flags(builder *b, json_t *o, const char *content, int *special)
     return APOLLO_OK;
 }
 
-static int cmp_added(const void *pa, const void *pb, void *arena)
+static int cmp_added(const void *pa, const void *pb)
 {
     const tok__added *a = pa, *b = pb;
-    unsigned char fa = (unsigned char)((const char *)arena)[a->off];
-    unsigned char fb = (unsigned char)((const char *)arena)[b->off];
-    if (fa != fb)
-        return fa < fb ? -1 : 1;
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
     if (a->len != b->len)
         return a->len > b->len ? -1 : 1; /* longest first */
     return a->id < b->id ? -1 : a->id > b->id;
@@ -478,9 +477,10 @@ static int cmp_added(const void *pa, const void *pb, void *arena)
 static void finish_added(apollo__tokenizer *t)
 {
     size_t k = 0;
-    qsort_r(t->added, t->n_added, sizeof *t->added, cmp_added, t->arena);
+    if (t->n_added)
+        qsort(t->added, t->n_added, sizeof *t->added, cmp_added);
     for (int c = 0; c <= 256; c++) {
-        while (k < t->n_added && (unsigned char)t->arena[t->added[k].off] < c)
+        while (k < t->n_added && t->added[k].first < c)
             k++;
         t->added_first[c] = (uint16_t)k;
     }

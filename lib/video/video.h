@@ -308,4 +308,35 @@ int apollo__clip_iter_rewind(apollo__clip_iter *it);
 
 void apollo__clip_iter_free(apollo__clip_iter *it);
 
+/* ======================================================================== */
+/* The public apollo_video handle (implemented in lib/api/api_video.c)      */
+/* ======================================================================== */
+
+/* Its layout is shared here so that the encoder code in lib/api can reach
+ * the source and the plan.  Encoding a video:
+ *
+ *   apollo__clip_iter *it;
+ *   apollo__clip clip;
+ *   int rc = apollo__video_clips(video, pool, &it);   // towers in model order
+ *   while (rc == APOLLO_OK && (rc = apollo__clip_iter_next(it, &clip)) == 1) {
+ *       // clip.pixels[0]: SigLIP (T,3,384,384); clip.pixels[1]: IV2 (3,T,224,224)
+ *   }
+ *   apollo__clip_iter_free(it);   // rc == 0: all clips done; < 0: error
+ *
+ * One iterator per video at a time (it drives the video's decoder). */
+#define APOLLO__VIDEO_MAGIC 0x41505644u /* "APVD"; cleared by apollo_video_free */
+
+struct apollo_video {
+    uint32_t magic;
+    apollo_ctx *ctx;                    /* holds a reference */
+    apollo__vsrc *src;
+    apollo__sample_plan plan;
+    int32_t n_towers;
+    apollo__video_tower_pp towers[APOLLO__VIDEO_MAX_TOWERS];
+    int32_t iterating;                  /* an iterator from apollo__video_clips is alive */
+};
+
+int apollo__video_clips(struct apollo_video *video, struct apollo__pool *pool,
+                        apollo__clip_iter **out);
+
 #endif

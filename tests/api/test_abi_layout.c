@@ -58,10 +58,37 @@ _Static_assert(offsetof(apollo_generate_params, on_text_user_data) == 64, "apoll
 _Static_assert(offsetof(apollo_generate_params, abort_fn) == 72, "apollo_generate_params.abort_fn moved");
 _Static_assert(offsetof(apollo_generate_params, abort_user_data) == 80, "apollo_generate_params.abort_user_data moved");
 _Static_assert(sizeof(apollo_generate_params) == 88, "apollo_generate_params size changed");
+_Static_assert(offsetof(apollo_video_params, struct_size) == 0, "apollo_video_params.struct_size moved");
+_Static_assert(offsetof(apollo_video_params, fps) == 8, "apollo_video_params.fps moved");
+_Static_assert(offsetof(apollo_video_params, max_clips) == 16, "apollo_video_params.max_clips moved");
+_Static_assert(offsetof(apollo_video_params, n_threads) == 20, "apollo_video_params.n_threads moved");
+_Static_assert(offsetof(apollo_video_params, start_s) == 24, "apollo_video_params.start_s moved");
+_Static_assert(offsetof(apollo_video_params, end_s) == 32, "apollo_video_params.end_s moved");
+_Static_assert(offsetof(apollo_video_params, clip_sampling_ratio) == 40, "apollo_video_params.clip_sampling_ratio moved");
+_Static_assert(offsetof(apollo_video_params, borrow) == 48, "apollo_video_params.borrow moved");
+_Static_assert(sizeof(apollo_video_params) == 56, "apollo_video_params size changed");
+_Static_assert(offsetof(apollo_video_info, struct_size) == 0, "apollo_video_info.struct_size moved");
+_Static_assert(offsetof(apollo_video_info, source) == 4, "apollo_video_info.source moved");
+_Static_assert(offsetof(apollo_video_info, is_image) == 8, "apollo_video_info.is_image moved");
+_Static_assert(offsetof(apollo_video_info, total_frames) == 16, "apollo_video_info.total_frames moved");
+_Static_assert(offsetof(apollo_video_info, fps) == 24, "apollo_video_info.fps moved");
+_Static_assert(offsetof(apollo_video_info, duration_s) == 32, "apollo_video_info.duration_s moved");
+_Static_assert(offsetof(apollo_video_info, height) == 44, "apollo_video_info.height moved");
+_Static_assert(offsetof(apollo_video_info, rotation) == 48, "apollo_video_info.rotation moved");
+_Static_assert(offsetof(apollo_video_info, n_clips) == 52, "apollo_video_info.n_clips moved");
+_Static_assert(offsetof(apollo_video_info, frames_per_clip) == 56, "apollo_video_info.frames_per_clip moved");
+_Static_assert(offsetof(apollo_video_info, tokens_per_clip) == 60, "apollo_video_info.tokens_per_clip moved");
+_Static_assert(offsetof(apollo_video_info, clip_duration_s) == 64, "apollo_video_info.clip_duration_s moved");
+_Static_assert(offsetof(apollo_video_info, budget_ratio) == 72, "apollo_video_info.budget_ratio moved");
+_Static_assert(offsetof(apollo_video_info, sampling_repaired) == 80, "apollo_video_info.sampling_repaired moved");
+_Static_assert(offsetof(apollo_video_info, codec) == 84, "apollo_video_info.codec moved");
+_Static_assert(offsetof(apollo_video_info, pix_fmt) == 116, "apollo_video_info.pix_fmt moved");
+_Static_assert(offsetof(apollo_video_info, container) == 148, "apollo_video_info.container moved");
+_Static_assert(sizeof(apollo_video_info) == 216, "apollo_video_info size changed");
 #endif
 
 int main(void)
 {
-    printf("abi_layout: 51 layout facts pinned for 4 structs\n");
+    printf("abi_layout: 78 layout facts pinned for 6 structs\n");
     return 0;
 }

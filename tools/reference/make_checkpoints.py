@@ -27,14 +27,14 @@ TF_VERSION = "4.44.0"  # the version string of the real checkpoint files (the ru
 
 VARIANTS = {
     "tiny-tied": dict(
-        seed=1002, out_scale=4.0, final_norm=3.0, select_layer=-2, sharded=False, tied=True,
+        seed=1002, llm_seed=4003, out_scale=4.0, final_norm=6.0, select_layer=-2, sharded=False, tied=True,
         llm=dict(hidden=8, inter=32, layers=3, heads=2, kv=1),
         siglip=dict(hidden=8, inter=24, layers=3, heads=2),
         iv2=dict(d=16, heads=2, depth=3, pool_heads=2, clip_embed=12, teacher=20, final=12, ret=6),
         conn=dict(n_heads=4, head_dim=3, kv=2, n_out=8, depth=1),
     ),
     "tiny-sharded": dict(
-        seed=2004, out_scale=2.0, final_norm=4.0, select_layer=-1, sharded=True, tied=False,
+        seed=2004, llm_seed=3005, out_scale=2.0, final_norm=10.0, select_layer=-1, sharded=True, tied=False,
         llm=dict(hidden=4, inter=16, layers=2, heads=1, kv=1),
         siglip=dict(hidden=8, inter=20, layers=3, heads=2),
         iv2=dict(d=16, heads=4, depth=3, pool_heads=4, clip_embed=12, teacher=20, final=12, ret=6),
@@ -200,7 +200,7 @@ def build_llm(v, out_dir):
                        rope_theta=1000000.0, rms_norm_eps=1e-6, max_position_embeddings=32768)
     with torch.device("meta"):
         model = Qwen2ForCausalLM(qcfg)
-    seed = v["seed"]
+    seed = v.get("llm_seed", v["seed"])  # LLM drawn separately (chosen for clear greedy margins)
     tensors = fill(model, seed)
     # residual-branch outputs scaled up so the layers (not the token's own embedding) dominate
     # the final state; otherwise a tied random model just repeats one token.

@@ -240,7 +240,7 @@ class Apollo:
         cur = emb
         toks, margins = [], []
         for _ in range(n):
-            logits = self.llm(inputs_embeds=cur.unsqueeze(0), use_cache=False).logits[0, -1].float()
+            logits = self.llm(inputs_embeds=cur.unsqueeze(0), use_cache=False, logits_to_keep=1).logits[0, -1].float()
             if rp is not None and toks:
                 logits = rp(torch.tensor([toks], dtype=torch.long), logits.unsqueeze(0))[0]
             top2 = torch.topk(logits, 2)

@@ -28,6 +28,7 @@ import unicodedata
 
 from corpus_samples import (
     ENGLISH_WORDS, PROSE, CODE, MULTILINGUAL, WORDS_BY_LANG, EDGE_CASES,
+    NFC_NEWER_MARKS, REGEX_NEWER_CHARS,
 )
 
 SEED = 20241213
@@ -398,6 +399,28 @@ class Gen:
                 out.append(self.ws(1, 2))
         return "".join(out)
 
+    def random_any(self):
+        """Anything valid: code points drawn from the whole range, assigned or
+        not, mixed with the characters the regex and the added tokens care about."""
+        alpha = list(" \t\n\r'sStTlLdDmMrReEvV0123456789.,!?-_()[]<>|@#\u017f") + [
+            "<|im_start|>", "<|endoftext|>", "<tool_call>", "'ll", "'RE", "\u0301", "\u00a0",
+            "\u3000", "\u2028", "\x85", "\x1c", "\u200b"]
+        out = []
+        for _ in range(self.r.randint(0, 40)):
+            c = self.r.random()
+            if c < 0.5:
+                out.append(self.pick(alpha))
+            elif c < 0.8:
+                out.append(chr(self.pick(self.assigned)))
+            elif c < 0.9:
+                cp = self.r.randrange(0, 0x110000)
+                out.append("" if 0xD800 <= cp < 0xE000 else chr(cp))
+            else:
+                out.append(self.pick(["hello", " world", "你好", "😀", "👍🏽", "🇺🇸", "ﬁ", "Å",
+                                      "A\u030a", "\u1100\u1161", chr(self.pick(REGEX_NEWER_CHARS)),
+                                      chr(self.pick(NFC_NEWER_MARKS))]))
+        return "".join(out)
+
     def bytes_mix(self):
         k = self.r.random()
         if k < 0.4:  # mojibake: UTF-8 bytes read as Latin-1 / cp1252
@@ -414,6 +437,20 @@ class Gen:
                                           self.r.randrange(0x10000, 0x20000)]))
                        for _ in range(self.r.randint(1, 12))
                        ).encode("utf-8", "ignore").decode("utf-8", "ignore").replace("\ud800", "")
+
+
+def unicode_version_edges():
+    """Fixed probes around the code points whose Unicode data differs between
+    HF tokenizers and utf8proc (see unicode_diff.py)."""
+    out = []
+    for cp in NFC_NEWER_MARKS:
+        c = chr(cp)
+        out.append("e%s\u0301 a\u0301%s x%s\u0316\u0301 \u0345%s \u1100%s\u1161" % (c, c, c, c, c))
+        out.append("caf\u0065%s\u0301 word%s's" % (c, c))
+    for cp in REGEX_NEWER_CHARS:
+        c = chr(cp)
+        out.append("hello%s'RE %s's a%sb %s%s1 !%s! %s\n" % (c, c, c, c, c, c, c))
+    return out
 
 
 def valid(s):
@@ -441,12 +478,15 @@ def build_texts():
         items.append(("edge", t))
     for t in ADDED + NOT_ADDED:
         items.append(("special_alone", t))
+    for t in unicode_version_edges():
+        items.append(("unicode_version", t))
     plan = [
         ("prose", g.prose, 700), ("code", g.code, 450), ("multilingual", g.multilingual, 800),
         ("emoji", g.emoji, 300), ("number", g.number, 450), ("whitespace", g.whitespace, 500),
         ("normalization", g.normalization, 400), ("contraction", g.contraction, 250),
         ("special", g.special, 350), ("chat", g.chat, 100), ("long_word", g.long_word, 30),
         ("unicode_soup", g.unicode_soup, 500), ("bytes_mix", g.bytes_mix, 200),
+        ("random_any", g.random_any, 500),
     ]
     for cat, fn, n in plan:
         for _ in range(n):

@@ -1,0 +1,136 @@
+/* bench_llm: Qwen2 decoder speed on a (synthetic) Apollo checkpoint.
+ *
+ *   bench_llm MODEL_DIR [--threads N] [--backend cpu|onednn] [--precision f32|bf16]
+ *             [--prefill N] [--decode T]
+ *
+ * Prefills N random token ids (logits of the last one), then decodes T
+ * tokens one at a time (greedy input, logits each step), and prints:
+ *   prefill_tokens_per_s, decode_tokens_per_s, weight_bytes_per_token (what
+ *   one decode step must read: every layer weight plus the output head),
+ *   load_s, peak_rss_mb (getrusage: mmapped weights that were touched + KV
+ *   cache + activations), kv_cache_mb. */
+#include "apollo.h"
+#include "backend.h"
+#include "common/alloc.h"
+#include "model/model.h"
+#include "nn/qwen2.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double tbytes(const apollo__tensor *t)
+{
+    return (double)apollo__tensor_numel(t) * (double)apollo__dtype_size(t->dtype);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int nt = 2, backend = APOLLO_BACKEND_CPU, prec = APOLLO__PREC_F32;
+    int64_t n_prefill = 128, n_decode = 16;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            nt = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--backend") && i + 1 < argc)
+            backend = !strcmp(argv[++i], "onednn") ? APOLLO_BACKEND_ONEDNN : APOLLO_BACKEND_CPU;
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc)
+            prec = !strcmp(argv[++i], "bf16") ? APOLLO__PREC_BF16 : APOLLO__PREC_F32;
+        else if (!strcmp(argv[i], "--prefill") && i + 1 < argc)
+            n_prefill = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--decode") && i + 1 < argc)
+            n_decode = atoll(argv[++i]);
+        else
+            dir = argv[i];
+    }
+    if (!dir) {
+        fprintf(stderr, "usage: bench_llm MODEL_DIR [--threads N] [--backend cpu|onednn] "
+                        "[--precision f32|bf16] [--prefill N] [--decode T]\n");
+        return 2;
+    }
+    apollo__model *m = NULL;
+    apollo__backend *be = NULL;
+    double t0 = now_s();
+    if (apollo__model_load(dir, &m) || apollo__backend_create(backend, nt, &be)) {
+        fprintf(stderr, "bench_llm: cannot load %s\n", dir);
+        return 1;
+    }
+    be->precision = prec;
+    printf("load_s %.2f\n", now_s() - t0);
+
+    const apollo__llm_config *c = &m->llm;
+    const int64_t D = c->hidden_size, V = c->vocab_size;
+    double wbytes = tbytes(&m->llm_w.lm_head);
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const apollo__llm_layer *L = &m->llm_w.layers[l];
+        wbytes += tbytes(&L->q_w) + tbytes(&L->k_w) + tbytes(&L->v_w) + tbytes(&L->o_w) +
+                  tbytes(&L->gate_w) + tbytes(&L->up_w) + tbytes(&L->down_w);
+    }
+    printf("weight_bytes_per_token %.0f\n", wbytes);
+
+    apollo__kv_cache kv;
+    int64_t n_tot = n_prefill + n_decode;
+    int32_t *ids = malloc((size_t)n_tot * sizeof(int32_t));
+    float *x = malloc((size_t)(n_prefill > 0 ? n_prefill : 1) * (size_t)D * sizeof(float));
+    float *logits = malloc((size_t)V * sizeof(float));
+    uint32_t r = 42;
+    for (int64_t i = 0; i < n_tot; i++) {
+        r = r * 1664525u + 1013904223u;
+        ids[i] = (int32_t)(r % 150000u);
+    }
+    if (apollo__kv_cache_init(&kv, c) || apollo__kv_cache_reserve(&kv, n_tot))
+        return 1;
+    if (n_prefill > 0) {
+        apollo__qwen2_embed(m, ids, n_prefill, x);
+        t0 = now_s();
+        if (apollo__qwen2_forward(m, be, &kv, x, n_prefill, APOLLO__LOGITS_LAST, logits, NULL))
+            return 1;
+        double dt = now_s() - t0;
+        printf("prefill_tokens %lld\nprefill_s %.3f\nprefill_tokens_per_s %.2f\n",
+               (long long)n_prefill, dt, (double)n_prefill / dt);
+    }
+    if (n_decode > 0) {
+        double best = 1e30, total = 0;
+        for (int64_t i = 0; i < n_decode; i++) {
+            int32_t id = ids[n_prefill + i];
+            apollo__qwen2_embed(m, &id, 1, x);
+            t0 = now_s();
+            if (apollo__qwen2_forward(m, be, &kv, x, 1, APOLLO__LOGITS_LAST, logits, NULL))
+                return 1;
+            double dt = now_s() - t0;
+            if (i > 0) { /* the first step also faults the weights in */
+                total += dt;
+                if (dt < best)
+                    best = dt;
+            }
+        }
+        if (n_decode > 1)
+            printf("decode_tokens %lld\ndecode_tokens_per_s %.3f\ndecode_best_tokens_per_s "
+                   "%.3f\ndecode_weight_gbs %.2f\n",
+                   (long long)(n_decode - 1), (double)(n_decode - 1) / total, 1.0 / best,
+                   wbytes * (double)(n_decode - 1) / total * 1e-9);
+    }
+    {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("peak_rss_mb %.1f\n", (double)ru.ru_maxrss / 1024.0);
+        printf("kv_cache_mb %.1f\n", 2.0 * (double)kv.capacity * (double)kv.kv_width *
+                                         (double)c->n_layers * 4.0 / 1048576.0);
+    }
+    apollo__kv_cache_free(&kv);
+    free(ids);
+    free(x);
+    free(logits);
+    apollo__backend_free(be);
+    apollo__model_free(m);
+    return 0;
+}

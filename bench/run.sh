@@ -1,0 +1,100 @@
+#!/bin/sh
+# The performance suite in one command: builds Release, writes the synthetic
+# checkpoints if missing, measures this machine's limits and libapollo's
+# kernels and decoder, runs the PyTorch baseline, prints a table.
+#
+#   bench/run.sh                       # defaults below
+#   THREADS=2 PREFILL=4096 DECODE=16 SIZES="1.5b 3b" bench/run.sh
+#
+# Knobs (environment): THREADS (2), PREFILL (512 tokens; the README's 4k row
+# uses PREFILL=4096), DECODE (8 steps, first one not timed), SIZES ("1.5b 3b"),
+# SYNTH_ROOT (/tmp: checkpoints go to $SYNTH_ROOT/apollo-<size>-synth, ~6 and
+# ~9 GB, never committed), BUILD (build/bench-release), VENV (/work/venv-ref;
+# set VENV= to skip PyTorch), PRECISION (f32 | bf16: activations in bf16
+# where the CPU has vdpbf16ps).  Raw "key value" output goes to $BUILD/bench-out/.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+THREADS=${THREADS:-2}
+PREFILL=${PREFILL:-512}
+DECODE=${DECODE:-8}
+SIZES=${SIZES:-"1.5b 3b"}
+SYNTH_ROOT=${SYNTH_ROOT:-/tmp}
+BUILD=${BUILD:-$ROOT/build/bench-release}
+VENV=${VENV-/work/venv-ref}
+PRECISION=${PRECISION:-f32}
+OUT=$BUILD/bench-out
+mkdir -p "$OUT"
+
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPOLLO_BUILD_BENCH=ON \
+      -DAPOLLO_BUILD_TESTS=OFF -DAPOLLO_BUILD_EXAMPLES=OFF >"$OUT/cmake.log"
+cmake --build "$BUILD" --target bench_kernels bench_llm >>"$OUT/cmake.log"
+
+cat /proc/loadavg >"$OUT/loadavg_before"
+"$BUILD/bench/bench_kernels" --threads "$THREADS" >"$OUT/kernels.txt"
+for s in $SIZES; do
+    d=$SYNTH_ROOT/apollo-$s-synth
+    [ -f "$d/config.json" ] || python3 "$ROOT/tools/synth/apollo_synth.py" "$s" "$d" >/dev/null
+    "$BUILD/bench/bench_llm" "$d" --threads "$THREADS" --precision "$PRECISION" \
+        --prefill "$PREFILL" --decode "$DECODE" >"$OUT/llm-$s.txt"
+    if [ -n "$VENV" ] && [ -x "$VENV/bin/python" ]; then
+        "$VENV/bin/python" "$ROOT/bench/torch_baseline.py" "$d" --threads "$THREADS" \
+            --prefill "$PREFILL" --decode "$DECODE" 2>/dev/null >"$OUT/torch-$s.txt" || true
+    fi
+done
+cat /proc/loadavg >"$OUT/loadavg_after"
+
+python3 - "$OUT" "$SIZES" "$THREADS" "$PREFILL" <<'PY'
+import os, sys
+out, sizes, threads, prefill = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
+def kv(name):
+    p = os.path.join(out, name)
+    if not os.path.exists(p):
+        return {}
+    d = {}
+    for line in open(p):
+        parts = line.split()
+        if len(parts) == 2:
+            try:
+                d[parts[0]] = float(parts[1])
+            except ValueError:
+                d[parts[0]] = parts[1]
+    return d
+k = kv("kernels.txt")
+bw, pf, pb = k.get("bw_read_gbs", 0), k.get("peak_f32_gflops", 0), k.get("peak_bf16_gflops", 0)
+rows = [("CPU kernels / threads", "%s / %s" % (k.get("isa"), threads), ""),
+        ("load average before / after", open(os.path.join(out, "loadavg_before")).read().split()[0]
+         + " / " + open(os.path.join(out, "loadavg_after")).read().split()[0], ""),
+        ("peak f32 FMA (hand loop)", "%.1f GFLOP/s" % pf, ""),
+        ("peak bf16 vdpbf16ps (hand loop)", "%.1f GFLOP/s" % pb if pb else "n/a (no AVX512_BF16)", ""),
+        ("memory read bandwidth (1 / all threads)", "%.2f / %.2f GB/s" % (k.get("bw_read_1t_gbs", 0), bw), "")]
+g = k.get("gemv_bf16_11008x2048_gbs", 0)
+rows.append(("GEMV bf16 11008x2048, M=1", "%.2f GB/s" % g, "%.0f%% of bandwidth" % (100 * g / bw) if bw else ""))
+for key in sorted(x for x in k if x.startswith("gemm_")):
+    v = k[key]
+    peak = pb if "bf16" in key else pf
+    rows.append(("GEMM " + key[5:].replace("_gflops", ""), "%.1f GFLOP/s" % v,
+                 "%.0f%% of %s peak" % (100 * v / peak, "bf16" if "bf16" in key else "f32") if peak else ""))
+for s in sizes:
+    l, t = kv("llm-%s.txt" % s), kv("torch-%s.txt" % s)
+    wb = l.get("weight_bytes_per_token", 0)
+    bound = bw / (wb * 1e-9) if wb else 0
+    dec = l.get("decode_tokens_per_s", 0)
+    rows.append(("%s decode (bf16 weights)" % s, "%.3f tok/s" % dec,
+                 "%.0f%% of bandwidth bound %.2f tok/s" % (100 * dec / bound, bound) if bound else ""))
+    if t.get("decode_tokens_per_s"):
+        rows.append(("%s decode, PyTorch bf16" % s, "%.3f tok/s" % t["decode_tokens_per_s"],
+                     "libapollo %.2fx" % (dec / t["decode_tokens_per_s"])))
+    pre = l.get("prefill_tokens_per_s", 0)
+    rows.append(("%s prefill %s tokens" % (s, prefill), "%.2f tok/s" % pre, ""))
+    if t.get("prefill_tokens_per_s"):
+        rows.append(("%s prefill, PyTorch bf16" % s, "%.2f tok/s" % t["prefill_tokens_per_s"],
+                     "libapollo %.2fx" % (pre / t["prefill_tokens_per_s"])))
+    rows.append(("%s peak RSS (KV cache)" % s, "%.0f MB (%.0f MB)" % (l.get("peak_rss_mb", 0), l.get("kv_cache_mb", 0)),
+                 "PyTorch %.0f MB" % t["peak_rss_mb"] if t.get("peak_rss_mb") else ""))
+w = max(len(r[0]) for r in rows)
+w2 = max(len(r[1]) for r in rows)
+print("| %-*s | %-*s | %s |" % (w, "measurement", w2, "value", "ratio"))
+print("|%s|%s|---|" % ("-" * (w + 2), "-" * (w2 + 2)))
+for r in rows:
+    print("| %-*s | %-*s | %s |" % (w, r[0], w2, r[1], r[2]))
+PY

@@ -1,0 +1,3 @@
+module libapollo/bindings/go
+
+go 1.19
