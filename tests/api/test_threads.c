@@ -102,7 +102,11 @@ static void fork_shares_prefix(void)
     CHECK(memcmp(tb, tbase, nbase * sizeof(int32_t)) == 0);
     apollo_session_get_tokens(base, NULL, 0, &nbase2);
     CHECK_EQ_INT(nbase2, nbase); /* the parent is untouched */
-    CHECK_EQ_INT(apollo_session_fork(NULL, &a), APOLLO_E_MISUSE);
+    {
+        apollo_session *none = NULL;
+        CHECK_EQ_INT(apollo_session_fork(NULL, &none), APOLLO_E_MISUSE);
+        CHECK(none == NULL);
+    }
     apollo_session_free(a);
     apollo_session_free(b);
     apollo_session_free(fresh);

@@ -4,6 +4,7 @@
  * fixture checkpoint (files symlinked with `cp -rs`, the file under test
  * replaced by a mutated copy). */
 #include "apollo.h"
+#include "model/model.h"
 #include "testutil.h"
 
 #include <jansson.h>
@@ -131,6 +132,46 @@ static void edit_safetensors(const char *dir, const char *rel, void (*edit)(json
     memcpy(out + 8, text, newlen);
     memcpy(out + 8 + newlen, buf + 8 + hlen, data_len);
     write_file(path, out, 8 + newlen + data_len);
+    free(out);
+    free(text);
+    free(buf);
+    json_decref(hdr);
+}
+
+/* Appends a tensor named new_name with src_name's dtype and shape, all bytes
+ * zero, to a safetensors file (the real 1.5B/3B checkpoints store an
+ * lm_head.weight although their head is tied). */
+static void append_zero_tensor(const char *dir, const char *rel, const char *new_name,
+                               const char *src_name)
+{
+    char path[PATH_MAX];
+    size_t len, hlen = 0, newlen, data_len, nbytes;
+    unsigned char *buf, *out;
+    json_error_t err;
+    json_t *hdr, *src, *copy, *offs;
+    char *text;
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    buf = read_all(path, &len);
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | buf[i];
+    hdr = json_loadb((const char *)buf + 8, hlen, 0, &err);
+    data_len = len - 8 - hlen;
+    src = json_object_get(hdr, src_name);
+    offs = json_object_get(src, "data_offsets");
+    nbytes = (size_t)(json_integer_value(json_array_get(offs, 1)) -
+                      json_integer_value(json_array_get(offs, 0)));
+    copy = json_deep_copy(src);
+    json_object_set_new(copy, "data_offsets",
+                        json_pack("[I, I]", (json_int_t)data_len, (json_int_t)(data_len + nbytes)));
+    json_object_set_new(hdr, new_name, copy);
+    text = json_dumps(hdr, JSON_COMPACT);
+    newlen = strlen(text);
+    out = calloc(1, 8 + newlen + data_len + nbytes);
+    for (int i = 0; i < 8; i++)
+        out[i] = (unsigned char)((uint64_t)newlen >> (8 * i));
+    memcpy(out + 8, text, newlen);
+    memcpy(out + 8 + newlen, buf + 8 + hlen, data_len);
+    write_file(path, out, 8 + newlen + data_len + nbytes);
     free(out);
     free(text);
     free(buf);
@@ -384,6 +425,33 @@ int main(void)
     edit_safetensors(d, "vision_tower/siglip-so400m-patch14-384/model.safetensors",
                      unused_tensor_exotic_dtype);
     expect_open("unused tensor, F8 dtype", d, APOLLO_OK, NULL, NULL);
+
+    /* A tied checkpoint that also stores lm_head.weight (as the published
+     * 1.5B/3B files do): the head is the embedding, the stored copy is
+     * ignored (here it is all zeros, so using it would be visible). */
+    d = copy_model("tiny-tied", "tied_with_head");
+    {
+        apollo__model *m = NULL;
+        char p2[PATH_MAX];
+        snprintf(p2, sizeof p2, "%s/llm/model.safetensors", d);
+        {
+            /* only when the fixture does not already carry one */
+            size_t l;
+            unsigned char *b = read_all(p2, &l);
+            int has = strstr((const char *)b + 8, "\"lm_head.weight\"") != NULL;
+            free(b);
+            if (!has)
+                append_zero_tensor(d, "llm/model.safetensors", "lm_head.weight",
+                                   "model.embed_tokens.weight");
+        }
+        CHECK_EQ_INT(apollo__model_load(d, &m), APOLLO_OK);
+        if (m) {
+            CHECK(m->llm.tie_word_embeddings);
+            CHECK(m->llm_w.lm_head.data == m->llm_w.embed.data);
+            CHECK(apollo__weights_find(m->llm_ws, "lm_head.weight") != NULL);
+            apollo__model_free(m);
+        }
+    }
 
     return test_finish("bad_checkpoint");
 }
