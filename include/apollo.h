@@ -170,7 +170,17 @@ typedef struct apollo_ctx_params {
     int32_t log_level;      /**< highest level passed to log_fn; default WARN */
     apollo_log_fn log_fn;   /**< NULL = silent (default) */
     void *log_user_data;    /**< passed to log_fn */
+    /** APOLLO_PRECISION_*: APOLLO_PRECISION_F32 (default) computes in float32 on
+     *  the exact weights (matches the PyTorch fp32 reference to ~1e-6);
+     *  APOLLO_PRECISION_BF16 rounds activations to bf16 inside matrix products
+     *  where the CPU has a faster bf16 path (logits within ~2e-2 relative of
+     *  float32; on CPUs without AVX512-BF16 it computes as F32).  @since 0.1 */
+    int32_t precision;
 } apollo_ctx_params;
+
+/** Compute precisions for apollo_ctx_params.precision. */
+#define APOLLO_PRECISION_F32  0
+#define APOLLO_PRECISION_BF16 1
 
 /**
  * Fills @p params with struct_size and the defaults.  NULL is ignored.

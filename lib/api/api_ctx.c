@@ -169,11 +169,19 @@ APOLLO_API int apollo_ctx_open(const char *model_dir, const apollo_ctx_params *p
             return rc;
         }
     }
+    if (ctx->params.precision != APOLLO_PRECISION_F32 &&
+        ctx->params.precision != APOLLO_PRECISION_BF16) {
+        ctx_destroy(ctx);
+        return apollo__fail(APOLLO_E_INVALID_ARG, "apollo_ctx_params: unknown precision %d",
+                            ctx->params.precision);
+    }
     rc = apollo__backend_create(ctx->params.backend, ctx->params.n_threads, &ctx->backend);
     if (rc) {
         ctx_destroy(ctx);
         return rc;
     }
+    ctx->backend->precision =
+        ctx->params.precision == APOLLO_PRECISION_BF16 ? APOLLO__PREC_BF16 : APOLLO__PREC_F32;
     apollo__log(ctx, APOLLO_LOG_INFO, "opened %s: backend %s, %d threads", model_dir,
                 ctx->backend->vt->name, ctx->params.n_threads);
     *out = ctx;

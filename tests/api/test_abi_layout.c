@@ -13,7 +13,8 @@ _Static_assert(offsetof(apollo_ctx_params, backend) == 8, "apollo_ctx_params.bac
 _Static_assert(offsetof(apollo_ctx_params, log_level) == 12, "apollo_ctx_params.log_level moved");
 _Static_assert(offsetof(apollo_ctx_params, log_fn) == 16, "apollo_ctx_params.log_fn moved");
 _Static_assert(offsetof(apollo_ctx_params, log_user_data) == 24, "apollo_ctx_params.log_user_data moved");
-_Static_assert(sizeof(apollo_ctx_params) == 32, "apollo_ctx_params size changed");
+_Static_assert(offsetof(apollo_ctx_params, precision) == 32, "apollo_ctx_params.precision moved");
+_Static_assert(sizeof(apollo_ctx_params) == 40, "apollo_ctx_params size changed");
 _Static_assert(offsetof(apollo_model_info, struct_size) == 0, "apollo_model_info.struct_size moved");
 _Static_assert(offsetof(apollo_model_info, llm_hidden_size) == 4, "apollo_model_info.llm_hidden_size moved");
 _Static_assert(offsetof(apollo_model_info, llm_intermediate_size) == 8, "apollo_model_info.llm_intermediate_size moved");
@@ -89,6 +90,6 @@ _Static_assert(sizeof(apollo_video_info) == 216, "apollo_video_info size changed
 
 int main(void)
 {
-    printf("abi_layout: 78 layout facts pinned for 6 structs\n");
+    printf("abi_layout: 79 layout facts pinned for 6 structs\n");
     return 0;
 }
