@@ -385,6 +385,10 @@ def main():
             decoded_f0=torch.from_numpy(frames[0].copy()),
             **({"siglip_resized_f0": torch.from_numpy(sig_u8[0].copy())} if vname == "video-vfr" else {}),
             iv2_resized_f0=torch.from_numpy(iv_u8[0].copy()),
+            # encoder inputs of a whole clip (clip 0) for the C encoder tests (video-cfr only: size budget)
+            **({"siglip_resized_clip0": torch.from_numpy(np.ascontiguousarray(sig_u8[0:4])),
+                "iv2_resized_clip0": torch.from_numpy(np.ascontiguousarray(iv_u8[0:4]))}
+               if vname == "video-cfr" else {}),
         ))
         print(vname, total, fps, duration, clips, branch, "siglip processor:", xcheck)
 
