@@ -703,6 +703,113 @@ APOLLO_API int32_t apollo_video_get_clip_frames(const apollo_video *video, int32
 APOLLO_API int64_t apollo_video_get_prompt_text(const apollo_video *video, int32_t flags,
                                                 char *buf, size_t cap);
 
+/* ------------------------------------------------------------------------ */
+/* Encoding videos, saved embeddings, videos in conversations                 */
+/* ------------------------------------------------------------------------ */
+
+/** Progress callback of encoding: called after clip @p i_clip (0-based) of
+ *  @p n_clips has been encoded, on the encoding thread. */
+typedef void (*apollo_progress_fn)(int32_t i_clip, int32_t n_clips, void *user_data);
+
+/** Options for encoding; initialise with apollo_encode_params_init(). */
+typedef struct apollo_encode_params {
+    uint32_t struct_size;           /**< sizeof(apollo_encode_params), set by _init */
+    apollo_progress_fn progress_fn; /**< NULL = no progress reports */
+    void *progress_user_data;
+    apollo_abort_fn abort_fn;       /**< polled between clips and between encoder
+                                         layers; non-zero aborts with APOLLO_E_CANCELLED */
+    void *abort_user_data;
+} apollo_encode_params;
+
+/** Fills struct_size and defaults; NULL is ignored.  @since 0.1 */
+APOLLO_API void apollo_encode_params_init(apollo_encode_params *params);
+
+/**
+ * Runs the vision encoders on every clip (decoding the frames clip by clip)
+ * and keeps the resulting visual tokens in the video: tokens_per_clip rows
+ * of the LLM's width per clip.  Encoding happens once: afterwards any number
+ * of sessions use the video without running the encoders again, and the
+ * video may be saved.  Calling it on an encoded video does nothing.
+ * apollo_session_add_video() encodes a video that is not encoded yet.
+ *
+ * @param video   not NULL.
+ * @param params  callbacks or NULL.
+ * @return APOLLO_OK; APOLLO_E_CANCELLED (the video stays unencoded);
+ *         APOLLO_E_VIDEO / APOLLO_E_IO (the file changed or became
+ *         unreadable); APOLLO_E_MISUSE; APOLLO_E_NOMEM; APOLLO_E_BACKEND.
+ * Thread safety: like every function on a video, one thread at a time.
+ * @since 0.1
+ */
+APOLLO_API int apollo_video_encode(apollo_video *video, const apollo_encode_params *params);
+
+/** 1 when the video's visual tokens are available, 0 when not, or a negative
+ *  code for a bad handle.  @since 0.1 */
+APOLLO_API int apollo_video_is_encoded(const apollo_video *video);
+
+/**
+ * Copies the video's visual tokens (n_clips * tokens_per_clip rows of
+ * @p dim = the LLM's hidden size floats, clip-major, exactly the rows that
+ * replace the placeholders in the prompt) into @p buf (capacity @p cap
+ * floats; may be NULL when cap is 0) and sets *n_floats and *dim.
+ * @return APOLLO_OK, APOLLO_E_MISUSE (bad handle, not encoded),
+ *         APOLLO_E_INVALID_ARG.  @since 0.1
+ */
+APOLLO_API int apollo_video_get_embeddings(const apollo_video *video, float *buf, size_t cap,
+                                           size_t *n_floats, int32_t *dim);
+
+/**
+ * Saves an encoded video's visual tokens, clip times, prompt text and
+ * metadata to @p path, so that it never has to be encoded again.  The file
+ * is versioned, zlib-compressed and CRC-checked, and carries fingerprints of
+ * the model and of the video's sampling and preprocessing settings.  It is
+ * written atomically: a temporary file next to @p path is written, flushed
+ * to disk and renamed over @p path, so a crash or a full disk never leaves a
+ * damaged file under that name (an existing file stays as it was).
+ * @return APOLLO_OK, APOLLO_E_MISUSE (bad handle, video not encoded),
+ *         APOLLO_E_NOT_FOUND (folder missing), APOLLO_E_IO, APOLLO_E_NOMEM.
+ * @since 0.1
+ */
+APOLLO_API int apollo_video_save(const apollo_video *video, const char *path);
+
+/**
+ * Loads a video saved by apollo_video_save() for use with @p ctx.  The video
+ * is encoded (it has no frames: apollo_video_get_clip_frames() still reports
+ * the sampled frame numbers).  A file made by another model, or with other
+ * sampling settings than @p params (fps, max_clips, window, ratio), is
+ * refused: saved tokens are only valid for the model and settings that
+ * produced them.
+ * @param params  the settings the video was opened with (NULL = defaults).
+ * @return APOLLO_OK; APOLLO_E_NOT_FOUND; APOLLO_E_IO; APOLLO_E_FORMAT (not
+ *         such a file, another format version, truncated, checksum
+ *         mismatch); APOLLO_E_CONFIG (made by another model or with other
+ *         settings; the message says which); APOLLO_E_MISUSE; APOLLO_E_NOMEM.
+ * @since 0.1
+ */
+APOLLO_API int apollo_video_load(apollo_ctx *ctx, const char *path,
+                                 const apollo_video_params *params, apollo_video **out);
+
+/**
+ * Shows a video to the model in the conversation: opens a user message with
+ * the reference's video block ("You are provided the following series of
+ * ... video." and one "a-b seconds: " line per clip followed by that clip's
+ * visual tokens) and evaluates it.  The next apollo_session_ask() completes
+ * the same user message with the question ("\n\n" + question), exactly as
+ * the reference builds its prompt; fork the session here to ask several
+ * questions about one video while paying for the video once.
+ *
+ * Encodes the video first if needed (see apollo_video_encode(); @p params
+ * gives its callbacks, and apollo_session_cancel() also stops it).  The
+ * video must belong to the session's ctx.  The session does not keep the
+ * video: it may be freed afterwards.
+ * @return APOLLO_OK, APOLLO_E_CONTEXT_FULL (the video does not fit; nothing
+ *         is added), APOLLO_E_CANCELLED, APOLLO_E_MISUSE (bad handles,
+ *         another model's video, a video already waiting for its question),
+ *         the errors of apollo_video_encode().  On failure the conversation is
+ *         unchanged.  @since 0.1
+ */
+APOLLO_API int apollo_session_add_video(apollo_session *session, apollo_video *video,
+                                        const apollo_encode_params *params);
+
 #ifdef __cplusplus
 }
 #endif

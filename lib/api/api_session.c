@@ -8,6 +8,7 @@
 #include "nn/qwen2.h"
 #include "text/chat_template.h"
 #include "text/sampler.h"
+#include "video/video.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -26,6 +27,7 @@ struct apollo_session {
     size_t n_tokens, cap_tokens;
     int started;                    /* system prompt is in the cache */
     int assistant_open;             /* last message is an answer not yet closed */
+    int video_open;                 /* a user message holding a video awaits its question */
     _Atomic int32_t cancel;
     int32_t finish_reason;
     float *logits;                  /* [vocab] */
@@ -37,7 +39,7 @@ struct apollo_session {
 typedef struct turn_mark {
     int64_t n_past;
     size_t n_tokens;
-    int started, assistant_open;
+    int started, assistant_open, video_open;
 } turn_mark;
 
 static int session_valid(const apollo_session *s)
@@ -53,7 +55,7 @@ static int session_fail(apollo_session *s, int rc)
 
 static turn_mark mark(const apollo_session *s)
 {
-    turn_mark m = {s->kv.n_past, s->n_tokens, s->started, s->assistant_open};
+    turn_mark m = {s->kv.n_past, s->n_tokens, s->started, s->assistant_open, s->video_open};
     return m;
 }
 
@@ -63,6 +65,7 @@ static void rollback(apollo_session *s, const turn_mark *m)
     s->n_tokens = m->n_tokens;
     s->started = m->started;
     s->assistant_open = m->assistant_open;
+    s->video_open = m->video_open;
 }
 
 /* ---- params ---------------------------------------------------------------------- */
@@ -171,6 +174,7 @@ APOLLO_API int apollo_session_fork(const apollo_session *src, apollo_session **o
     }
     s->started = src->started;
     s->assistant_open = src->assistant_open;
+    s->video_open = src->video_open;
     s->finish_reason = src->finish_reason;
     *out = s;
     return APOLLO_OK;
@@ -198,6 +202,7 @@ APOLLO_API int apollo_session_reset(apollo_session *s)
     s->n_tokens = 0;
     s->started = 0;
     s->assistant_open = 0;
+    s->video_open = 0;
     s->finish_reason = APOLLO_FINISH_NONE;
     atomic_store(&s->cancel, 0);
     s->errmsg[0] = '\0';
@@ -272,15 +277,19 @@ static int push_tokens(apollo_session *s, const int32_t *ids, size_t n)
 }
 
 /* Runs ids through the decoder (logits of the last position into
- * s->logits) and appends them to the history. */
-static int eval_ids(apollo_session *s, const int32_t *ids, size_t n, abort_state *ab)
+ * s->logits) and appends them to the history.  Each APOLLO__VISUAL_ID takes
+ * the next row of `visual` (D floats per row) instead of an embedding. */
+#define APOLLO__VISUAL_ID (-200)
+
+static int eval_mixed(apollo_session *s, const int32_t *ids, size_t n, const float *visual,
+                      abort_state *ab)
 {
     const apollo__model *m = s->ctx->model;
     const int64_t D = m->llm.hidden_size;
     apollo__qwen2_hooks hooks = {0};
-    size_t bytes;
+    size_t bytes, vrow = 0;
     float *x;
-    int rc;
+    int rc = APOLLO_OK;
 
     if (n == 0)
         return APOLLO_OK;
@@ -292,7 +301,20 @@ static int eval_ids(apollo_session *s, const int32_t *ids, size_t n, abort_state
                             (long long)m->llm.context_length);
     if (apollo__mul_size(n * (size_t)D, sizeof(float), &bytes) || !(x = apollo__malloc(bytes)))
         return apollo__fail(APOLLO_E_NOMEM, "out of memory for %zu input embeddings", n);
-    rc = apollo__qwen2_embed(m, ids, (int64_t)n, x);
+    /* embed runs of text ids between visual rows */
+    for (size_t i = 0; i < n && !rc;) {
+        if (ids[i] == APOLLO__VISUAL_ID) {
+            memcpy(x + i * (size_t)D, visual + vrow * (size_t)D, (size_t)D * sizeof(float));
+            vrow++;
+            i++;
+        } else {
+            size_t j = i;
+            while (j < n && ids[j] != APOLLO__VISUAL_ID)
+                j++;
+            rc = apollo__qwen2_embed(m, ids + i, (int64_t)(j - i), x + i * (size_t)D);
+            i = j;
+        }
+    }
     if (!rc) {
         hooks.should_abort = should_abort;
         hooks.user_data = ab;
@@ -306,6 +328,11 @@ static int eval_ids(apollo_session *s, const int32_t *ids, size_t n, abort_state
         apollo__log(s->ctx, APOLLO_LOG_DEBUG, "evaluated %zu new positions (%lld in the cache)",
                     n, (long long)s->kv.n_past);
     return rc;
+}
+
+static int eval_ids(apollo_session *s, const int32_t *ids, size_t n, abort_state *ab)
+{
+    return eval_mixed(s, ids, n, NULL, ab);
 }
 
 static int eval_text(apollo_session *s, const char *text, abort_state *ab)
@@ -501,6 +528,21 @@ static void begin_turn(const apollo_session *s, apollo__strbuf *sb)
         apollo__chat_close_assistant(sb);
 }
 
+/* The text of a user message up to the assistant's turn: a whole message,
+ * or -- after apollo_session_add_video -- the rest of the open one, which
+ * the reference writes as video block + "\n\n" + question. */
+static void user_message(const apollo_session *s, apollo__strbuf *sb, const char *question)
+{
+    if (s->video_open) {
+        apollo__sb_puts(sb, "\n\n");
+        apollo__sb_puts(sb, question);
+        apollo__sb_puts(sb, "<|im_end|>\n<|im_start|>assistant\n");
+        return;
+    }
+    begin_turn(s, sb);
+    apollo__chat_user_turn(sb, question);
+}
+
 APOLLO_API int apollo_session_ask(apollo_session *s, const char *question,
                                   const apollo_generate_params *params, char **answer)
 {
@@ -536,14 +578,14 @@ APOLLO_API int apollo_session_ask(apollo_session *s, const char *question,
     tm = mark(s);
 
     apollo__sb_init(&sb);
-    begin_turn(s, &sb);
-    apollo__chat_user_turn(&sb, question);
+    user_message(s, &sb, question);
     rc = apollo__sb_status(&sb);
     if (!rc)
         rc = eval_text(s, sb.data, &ab);
     apollo__sb_free(&sb);
     if (!rc) {
         s->started = 1;
+        s->video_open = 0;
         rc = generate(s, &gp, &smp, &ab, &g);
     }
     if (!rc && answer && !(*answer = strip_copy(g.text.data ? g.text.data : "", g.text.len)))
@@ -575,8 +617,7 @@ APOLLO_API int apollo_session_add_exchange(apollo_session *s, const char *questi
         return session_fail(s, apollo__fail(APOLLO_E_INVALID_ARG, "question or answer is NULL"));
     tm = mark(s);
     apollo__sb_init(&sb);
-    begin_turn(s, &sb);
-    apollo__chat_user_turn(&sb, question);
+    user_message(s, &sb, question);
     apollo__sb_puts(&sb, answer);
     rc = apollo__sb_status(&sb);
     if (!rc)
@@ -588,6 +629,140 @@ APOLLO_API int apollo_session_add_exchange(apollo_session *s, const char *questi
         return session_fail(s, rc);
     }
     s->started = 1;
+    s->video_open = 0;
     s->assistant_open = 1;
+    return APOLLO_OK;
+}
+
+/* ---- videos ------------------------------------------------------------------------ */
+
+int apollo__video_encode(apollo_video *v, const apollo_encode_params *params,
+                         _Atomic int32_t *cancel);
+
+/* Appends the tokens of text (no placeholders) to ids/n, growing *cap. */
+static int append_text_ids(apollo_session *s, const char *text, int32_t **ids, size_t *n,
+                           size_t *cap)
+{
+    int32_t *t = NULL;
+    size_t k = 0;
+    int rc = apollo__tokenizer_encode(s->ctx->tok, text, strlen(text), &t, &k);
+    if (rc)
+        return rc;
+    if (*n + k > *cap) {
+        size_t nc = *cap ? *cap : 1024;
+        int32_t *g;
+        while (nc < *n + k)
+            nc *= 2;
+        g = apollo__realloc(*ids, nc * sizeof *g);
+        if (!g) {
+            apollo__free(t);
+            return apollo__fail(APOLLO_E_NOMEM, "out of memory for prompt ids");
+        }
+        *ids = g;
+        *cap = nc;
+    }
+    memcpy(*ids + *n, t, k * sizeof *t);
+    *n += k;
+    apollo__free(t);
+    return APOLLO_OK;
+}
+
+APOLLO_API int apollo_session_add_video(apollo_session *s, apollo_video *video,
+                                        const apollo_encode_params *params)
+{
+    const apollo__sample_plan *pl;
+    apollo__strbuf sb;
+    abort_state ab = {s, NULL, NULL};
+    int32_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    turn_mark tm;
+    char prefix[128];
+    int rc;
+
+    apollo__clear_error();
+    if (!session_valid(s))
+        return apollo__fail(APOLLO_E_MISUSE, "apollo_session_add_video: invalid session");
+    s->errmsg[0] = '\0';
+    if (!video || video->magic != APOLLO__VIDEO_MAGIC)
+        return session_fail(s, apollo__fail(APOLLO_E_MISUSE,
+                                            "apollo_session_add_video: invalid video"));
+    if (video->ctx->model != s->ctx->model)
+        return session_fail(s, apollo__fail(APOLLO_E_MISUSE, "apollo_session_add_video: the "
+                                            "video was opened for another ctx"));
+    if (s->video_open)
+        return session_fail(s, apollo__fail(APOLLO_E_MISUSE, "apollo_session_add_video: a "
+                                            "video is already waiting for its question"));
+    if (params) {
+        apollo_encode_params ep;
+        apollo_encode_params_init(&ep);
+        if ((rc = apollo__copy_params(&ep, sizeof ep, params, "apollo_encode_params")))
+            return session_fail(s, rc);
+        ab.fn = ep.abort_fn;
+        ab.ud = ep.abort_user_data;
+    }
+    rc = apollo__video_encode(video, params, &s->cancel);
+    if (rc) {
+        atomic_store(&s->cancel, 0);
+        return session_fail(s, rc);
+    }
+    pl = &video->plan;
+
+    /* The reference tokenizes the text between placeholders span by span:
+     * [template + "<|im_start|>user\n" + header + clip 0's prefix], then per
+     * clip the placeholders and [",\n" + next prefix]. */
+    apollo__sb_init(&sb);
+    begin_turn(s, &sb);
+    apollo__sb_puts(&sb, "<|im_start|>user\n");
+    {
+        int64_t hl = apollo__sample_header_text(pl, NULL, 0);
+        char *h = hl >= 0 ? apollo__malloc((size_t)hl + 1) : NULL;
+        if (h) {
+            apollo__sample_header_text(pl, h, (size_t)hl + 1);
+            apollo__sb_puts(&sb, h);
+            apollo__free(h);
+        } else {
+            rc = hl < 0 ? (int)hl : apollo__fail(APOLLO_E_NOMEM, "out of memory");
+        }
+    }
+    for (int32_t c = 0; !rc && c < pl->n_clips; c++) {
+        int64_t k = apollo__sample_clip_prefix(pl, c, prefix, sizeof prefix);
+        if (k < 0 || (size_t)k >= sizeof prefix) {
+            rc = k < 0 ? (int)k : apollo__fail(APOLLO_E_INVALID_ARG, "clip prefix too long");
+            break;
+        }
+        if (c > 0)
+            apollo__sb_puts(&sb, ",\n");
+        apollo__sb_puts(&sb, prefix);
+        if ((rc = apollo__sb_status(&sb)) || (rc = append_text_ids(s, sb.data, &ids, &n, &cap)))
+            break;
+        sb.len = 0;
+        for (int64_t t = 0; t < pl->tokens_per_clip; t++) {
+            int32_t ph = APOLLO__VISUAL_ID;
+            if (n + 1 > cap) {
+                size_t nc = cap ? cap * 2 : 1024;
+                int32_t *g = apollo__realloc(ids, nc * sizeof *g);
+                if (!g) {
+                    rc = apollo__fail(APOLLO_E_NOMEM, "out of memory for prompt ids");
+                    break;
+                }
+                ids = g;
+                cap = nc;
+            }
+            ids[n++] = ph;
+        }
+    }
+    apollo__sb_free(&sb);
+    tm = mark(s);
+    if (!rc)
+        rc = eval_mixed(s, ids, n, video->embeds, &ab);
+    apollo__free(ids);
+    atomic_store(&s->cancel, 0);
+    if (rc) {
+        rollback(s, &tm);
+        return session_fail(s, rc);
+    }
+    s->started = 1;
+    s->assistant_open = 0;
+    s->video_open = 1;
     return APOLLO_OK;
 }

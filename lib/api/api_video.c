@@ -58,7 +58,7 @@ static int model_numbers(const apollo__model *m, int32_t *fpc, int64_t *n_out)
     return APOLLO_OK;
 }
 
-static int make_towers(const apollo__model *m, apollo_video *v)
+int apollo__video_make_towers(const apollo__model *m, apollo_video *v)
 {
     if (m->n_towers < 0 || m->n_towers > APOLLO__VIDEO_MAX_TOWERS)
         return apollo__fail(APOLLO_E_CONFIG, "model: %d vision towers", m->n_towers);
@@ -134,7 +134,7 @@ static int video_open(apollo_ctx *ctx, const open_args *a, const apollo_video_pa
     v = apollo__calloc(1, sizeof *v);
     if (!v)
         return apollo__fail(APOLLO_E_NOMEM, "out of memory (video)");
-    if ((rc = make_towers(m, v))) {
+    if ((rc = apollo__video_make_towers(m, v))) {
         apollo__free(v);
         return rc;
     }
@@ -206,6 +206,7 @@ static int video_open(apollo_ctx *ctx, const open_args *a, const apollo_video_pa
     apollo__ctx_retain(ctx);
     v->ctx = ctx;
     v->magic = APOLLO__VIDEO_MAGIC;
+    v->params = p;
     apollo__log(ctx, APOLLO_LOG_INFO,
                 "video: %lld frames at %.3f fps (%s, %dx%d), %d clips, budget ratio %.4f",
                 (long long)meta->total_frames, meta->fps, meta->codec, meta->width, meta->height,
@@ -285,6 +286,7 @@ APOLLO_API void apollo_video_free(apollo_video *video)
     ctx = video->ctx;
     apollo__sample_plan_free(&video->plan);
     apollo__vsrc_free(video->src);
+    apollo__free(video->embeds);
     apollo__free(video);
     apollo__ctx_release(ctx);
 }
@@ -307,7 +309,7 @@ APOLLO_API int apollo_video_get_info(const apollo_video *video, apollo_video_inf
                             "apollo_video_info: struct_size %u (initialise with "
                             "apollo_video_info_init)",
                             size);
-    m = apollo__vsrc_meta(video->src);
+    m = video->src ? apollo__vsrc_meta(video->src) : &video->saved_meta;
     memset(&full, 0, sizeof full);
     full.struct_size = sizeof full;
     full.source = m->source == APOLLO__VSRC_FILE     ? APOLLO_VIDEO_SOURCE_FILE
@@ -402,5 +404,8 @@ int apollo__video_clips(apollo_video *video, struct apollo__pool *pool, apollo__
 {
     if (!video_valid(video))
         return apollo__fail(APOLLO_E_MISUSE, "invalid video");
+    if (!video->src)
+        return apollo__fail(APOLLO_E_MISUSE,
+                            "this video was loaded from saved embeddings and has no frames");
     return apollo__clip_iter_new(video->src, &video->plan, video->towers, video->n_towers, pool, out);
 }

@@ -244,6 +244,14 @@ int apollo__resize_pillow_bicubic(const uint8_t *src, int32_t sw, int32_t sh, si
 int apollo__resize_cv_linear(const uint8_t *src, int32_t sw, int32_t sh, size_t sstride,
                              uint8_t *dst, int32_t dw, int32_t dh);
 
+/* The same two kernels applied to the centred square canvas of the frame
+ * (apollo__pad_square_rgb with fill) resized to S x S, without building the
+ * canvas: identical results, a few rows of memory instead of side^2*3. */
+int apollo__resize_pillow_bicubic_padded(const uint8_t *src, int32_t w, int32_t h, size_t stride,
+                                         const uint8_t fill[3], uint8_t *dst, int32_t S);
+int apollo__resize_cv_linear_padded(const uint8_t *src, int32_t w, int32_t h, size_t stride,
+                                    const uint8_t fill[3], uint8_t *dst, int32_t S);
+
 /* ======================================================================== */
 /* Per-tower preprocessing and the clip iterator                            */
 /* ======================================================================== */
@@ -258,8 +266,8 @@ typedef struct apollo__video_tower_pp {
 
 /* One preprocessed frame for one tower, written in the tower's layout:
  * SigLIP writes plane c of frame t at out + (t*3 + c)*S*S,
- * InternVideo2 at out + (c*T + t)*S*S.  scratch: NULL or a buffer the
- * function may grow (apollo__realloc) and reuse across calls. */
+ * InternVideo2 at out + (c*T + t)*S*S.  scratch, scratch_cap: unused
+ * (kept for callers; pass NULL). */
 int apollo__preprocess_frame(const apollo__video_tower_pp *pp, const uint8_t *rgb, int32_t w,
                              int32_t h, size_t stride, int32_t t, int32_t n_t, float *out,
                              uint8_t **scratch, size_t *scratch_cap);
@@ -333,10 +341,21 @@ struct apollo_video {
     apollo__sample_plan plan;
     int32_t n_towers;
     apollo__video_tower_pp towers[APOLLO__VIDEO_MAX_TOWERS];
-    int32_t iterating;                  /* an iterator from apollo__video_clips is alive */
+    apollo_video_params params;         /* as opened (part of the settings fingerprint) */
+    /* Set by lib/api/api_video_encode.c: */
+    float *embeds;                      /* [embed_rows, embed_dim] clip-major visual rows;
+                                           NULL until encoded, immutable afterwards */
+    int64_t embed_rows, embed_dim;
+    apollo__video_meta saved_meta;      /* metadata of a video loaded from saved
+                                           embeddings (then src is NULL) */
 };
 
 int apollo__video_clips(struct apollo_video *video, struct apollo__pool *pool,
                         apollo__clip_iter **out);
+
+/* Fills video->n_towers / towers[] (preprocessing of each tower, in tower
+ * order) from the model (implemented in lib/api/api_video.c). */
+struct apollo__model;
+int apollo__video_make_towers(const struct apollo__model *m, struct apollo_video *video);
 
 #endif

@@ -86,10 +86,16 @@ _Static_assert(offsetof(apollo_video_info, codec) == 84, "apollo_video_info.code
 _Static_assert(offsetof(apollo_video_info, pix_fmt) == 116, "apollo_video_info.pix_fmt moved");
 _Static_assert(offsetof(apollo_video_info, container) == 148, "apollo_video_info.container moved");
 _Static_assert(sizeof(apollo_video_info) == 216, "apollo_video_info size changed");
+_Static_assert(offsetof(apollo_encode_params, struct_size) == 0, "apollo_encode_params.struct_size moved");
+_Static_assert(offsetof(apollo_encode_params, progress_fn) == 8, "apollo_encode_params.progress_fn moved");
+_Static_assert(offsetof(apollo_encode_params, progress_user_data) == 16, "apollo_encode_params.progress_user_data moved");
+_Static_assert(offsetof(apollo_encode_params, abort_fn) == 24, "apollo_encode_params.abort_fn moved");
+_Static_assert(offsetof(apollo_encode_params, abort_user_data) == 32, "apollo_encode_params.abort_user_data moved");
+_Static_assert(sizeof(apollo_encode_params) == 40, "apollo_encode_params size changed");
 #endif
 
 int main(void)
 {
-    printf("abi_layout: 79 layout facts pinned for 6 structs\n");
+    printf("abi_layout: 85 layout facts pinned for 7 structs\n");
     return 0;
 }
