@@ -2,7 +2,8 @@
  *
  *   apollo-cli info MODEL_DIR [--json]
  *   apollo-cli tokenize -m MODEL_DIR [--jsonl]        text on stdin -> ids
- *   apollo-cli -m MODEL_DIR [options] ["question"]    one-shot, or interactive
+ *   apollo-cli -m MODEL_DIR [-v VIDEO] [options] ["question"]
+ *                                                     one-shot, or interactive
  *                                                     when no question is given
  */
 #include <apollo.h>
@@ -20,9 +21,13 @@ static void usage(FILE *f)
             "usage:\n"
             "  apollo-cli info MODEL_DIR [--json] [--threads N] [--backend cpu|onednn]\n"
             "  apollo-cli tokenize -m MODEL_DIR [--jsonl]\n"
-            "  apollo-cli -m MODEL_DIR [options] [\"question\"]\n"
+            "  apollo-cli -m MODEL_DIR [-v VIDEO] [options] [\"question\"]\n"
             "\n"
             "chat options:\n"
+            "  -v, --video FILE      a video or image to ask about (a .apemb file saved with\n"
+            "                        --save-embeddings is loaded instead of encoded)\n"
+            "  --save-embeddings F   save the video's visual tokens to F after encoding\n"
+            "  --max-clips N         cap the number of clips\n"
             "  --system TEXT         system prompt\n"
             "  --temperature T       0 = greedy (default: the model's generation config)\n"
             "  --top-k K  --top-p P  --repeat-penalty R  --seed S  --max-tokens N\n"
@@ -31,7 +36,8 @@ static void usage(FILE *f)
 }
 
 typedef struct opts {
-    const char *model, *system, *question;
+    const char *model, *system, *question, *video, *save_embeddings;
+    int32_t max_clips;
     int json, jsonl;
     apollo_ctx_params ctx;
     apollo_generate_params gen;
@@ -60,7 +66,13 @@ static int parse(int argc, char **argv, opts *o, const char **positional)
         else if ((strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) && v)
             o->model = TAKE();
         else if (strcmp(a, "--system") == 0 && v)
-            o->system = TAKE(); else if (strcmp(a, "--threads") == 0 && v) {
+            o->system = TAKE();
+        else if ((strcmp(a, "-v") == 0 || strcmp(a, "--video") == 0) && v)
+            o->video = TAKE();
+        else if (strcmp(a, "--save-embeddings") == 0 && v)
+            o->save_embeddings = TAKE();
+        else if (strcmp(a, "--max-clips") == 0 && v)
+            o->max_clips = atoi(TAKE()); else if (strcmp(a, "--threads") == 0 && v) {
             o->ctx.n_threads = atoi(TAKE());
         } else if (strcmp(a, "--backend") == 0 && v) {
             if ((o->ctx.backend = parse_backend(TAKE())) < 0)
@@ -289,6 +301,60 @@ static int ask(apollo_session *s, const char *q, opts *o)
     return rc;
 }
 
+/* Encoding progress: a bar on a terminal, plain lines otherwise. */
+static void on_progress(int32_t i, int32_t n, void *ud)
+{
+    (void)ud;
+    if (isatty(STDERR_FILENO)) {
+        int width = 30, done = (int)((int64_t)(i + 1) * width / n);
+        fprintf(stderr, "\rencoding [%.*s%*s] clip %d/%d", done,
+                "##############################", width - done, "", i + 1, n);
+        if (i + 1 == n)
+            fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "encoded clip %d/%d\n", i + 1, n);
+    }
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* Opens (or loads) the video and shows it to the session. */
+static int add_video(apollo_ctx *ctx, apollo_session *s, const opts *o)
+{
+    apollo_video_params vp;
+    apollo_encode_params ep;
+    apollo_video *v = NULL;
+    int rc;
+    apollo_video_params_init(&vp);
+    vp.max_clips = o->max_clips;
+    if (ends_with(o->video, ".apemb"))
+        rc = apollo_video_load(ctx, o->video, &vp, &v);
+    else
+        rc = apollo_video_open_file(ctx, o->video, &vp, &v);
+    if (rc) {
+        fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+        return rc;
+    }
+    apollo_encode_params_init(&ep);
+    ep.progress_fn = on_progress;
+    rc = apollo_session_add_video(s, v, &ep);
+    if (rc)
+        fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_session_errmsg(s));
+    if (!rc && o->save_embeddings) {
+        rc = apollo_video_save(v, o->save_embeddings);
+        if (rc)
+            fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+        else
+            fprintf(stderr, "saved the visual tokens to %s\n", o->save_embeddings);
+    }
+    apollo_video_free(v); /* the session keeps what it needs */
+    return rc;
+}
+
 static int cmd_chat(opts *o)
 {
     apollo_session_params sp;
@@ -301,13 +367,19 @@ static int cmd_chat(opts *o)
     apollo_session_params_init(&sp);
     sp.system_prompt = o->system;
     rc = apollo_session_new(ctx, &sp, &s);
-    apollo_ctx_free(ctx);
     if (rc) {
         fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+        apollo_ctx_free(ctx);
         return 1;
     }
     g_session = s;
     signal(SIGINT, on_sigint);
+    if (o->video && (rc = add_video(ctx, s, o))) {
+        apollo_session_free(s);
+        apollo_ctx_free(ctx);
+        return 1;
+    }
+    apollo_ctx_free(ctx);
     if (o->question) {
         rc = ask(s, o->question, o);
     } else {

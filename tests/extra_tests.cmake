@@ -96,3 +96,8 @@ add_test(NAME example.cli_chat_oneshot
   COMMAND apollo-cli -m ${APOLLO_FIXTURES}/models/tiny-tied --temperature 0 --max-tokens 8 "Hello?")
 add_test(NAME example.cli_chat_interactive
   COMMAND sh -c "printf 'one\\n/reset\\ntwo\\n/quit\\n' | $<TARGET_FILE:apollo-cli> -m ${APOLLO_FIXTURES}/models/tiny-tied --max-tokens 4 --seed 1")
+
+# apollo-cli answering about the bundled sample video (the README's main job),
+# then again from the saved visual tokens: the same greedy answer.
+add_test(NAME example.cli_video
+  COMMAND sh -c "cli=$<TARGET_FILE:apollo-cli>; m=${APOLLO_FIXTURES}/models/tiny-tied; e=${CMAKE_CURRENT_BINARY_DIR}/cli-video.apemb; rm -f $e; a=$($cli -m $m -v ${APOLLO_FIXTURES}/videos/cfr_161x97_2997.mp4 --temperature 0 --max-tokens 16 --save-embeddings $e 'What happens in this video?') && b=$($cli -m $m -v $e --temperature 0 --max-tokens 16 'What happens in this video?') && test -n \"$a\" && test \"$a\" = \"$b\" && echo \"$a\"")
