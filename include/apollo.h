@@ -23,29 +23,46 @@
  * Thread safety: an ::apollo_ctx is immutable after apollo_ctx_open() and may
  * be used by any number of threads at once.
  *
- * Example (model summary):
+ * Example: ask a question about a video (error handling shortened).
  * @code
  *   #include <apollo.h>
  *   #include <stdio.h>
  *
- *   int main(int argc, char **argv) {
- *       apollo_ctx_params p;
- *       apollo_ctx_params_init(&p);
- *       p.n_threads = 2;
+ *   static int32_t print_text(const char *text, size_t len, void *ud) {
+ *       (void)ud;
+ *       fwrite(text, 1, len, stdout);
+ *       return 0;                               // 0 = keep generating
+ *   }
+ *
+ *   int main(int argc, char **argv) {           // model_dir video question
  *       apollo_ctx *ctx = NULL;
- *       int rc = apollo_ctx_open(argv[1], &p, &ctx);
- *       if (rc != APOLLO_OK) {
- *           fprintf(stderr, "%s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+ *       apollo_video *video = NULL;
+ *       apollo_session *session = NULL;
+ *       if (argc < 4 ||
+ *           apollo_ctx_open(argv[1], NULL, &ctx) != APOLLO_OK ||
+ *           apollo_video_open_file(ctx, argv[2], NULL, &video) != APOLLO_OK ||
+ *           apollo_session_new(ctx, NULL, &session) != APOLLO_OK ||
+ *           apollo_session_add_video(session, video, NULL) != APOLLO_OK) {
+ *           fprintf(stderr, "error: %s\n", apollo_last_errmsg());
  *           return 1;
  *       }
- *       apollo_model_info info;
- *       apollo_model_info_init(&info);
- *       apollo_ctx_get_model_info(ctx, &info);
- *       printf("LLM: %d layers, width %d\n", info.llm_n_layers, info.llm_hidden_size);
+ *       apollo_generate_params gp;
+ *       apollo_generate_params_init(&gp);
+ *       gp.on_text = print_text;
+ *       int rc = apollo_session_ask(session, argv[3], &gp, NULL);
+ *       if (rc != APOLLO_OK)
+ *           fprintf(stderr, "error: %s\n", apollo_session_errmsg(session));
+ *       apollo_session_free(session);           // free order does not matter:
+ *       apollo_video_free(video);               // children keep the ctx alive
  *       apollo_ctx_free(ctx);
- *       return 0;
+ *       return rc == APOLLO_OK ? 0 : 1;
  *   }
  * @endcode
+ *
+ * Handles: ::apollo_ctx (the model, immutable, shared by threads),
+ * ::apollo_video (a sampled video; encoded once, usable by many sessions,
+ * savable), ::apollo_session (a conversation: history in a KV cache; fork it
+ * to ask several questions about one video prefix).
  *
  * ABI: while the version is 0.x the ABI may still change between minor
  * versions (soname libapollo.so.0).

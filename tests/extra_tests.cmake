@@ -101,3 +101,12 @@ add_test(NAME example.cli_chat_interactive
 # then again from the saved visual tokens: the same greedy answer.
 add_test(NAME example.cli_video
   COMMAND sh -c "cli=$<TARGET_FILE:apollo-cli>; m=${APOLLO_FIXTURES}/models/tiny-tied; e=${CMAKE_CURRENT_BINARY_DIR}/cli-video.apemb; rm -f $e; a=$($cli -m $m -v ${APOLLO_FIXTURES}/videos/cfr_161x97_2997.mp4 --temperature 0 --max-tokens 16 --save-embeddings $e 'What happens in this video?') && b=$($cli -m $m -v $e --temperature 0 --max-tokens 16 'What happens in this video?') && test -n \"$a\" && test \"$a\" = \"$b\" && echo \"$a\"")
+
+# The example at the top of apollo.h is real code.
+if(NOT APOLLO_SANITIZE)
+  add_test(NAME example.header_example
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/api/header_example.sh ${CMAKE_C_COMPILER}
+            ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE_DIR:apollo>
+            ${APOLLO_FIXTURES}/models/tiny-tied ${APOLLO_FIXTURES}/videos/cfr_161x97_2997.mp4
+            ${CMAKE_CURRENT_BINARY_DIR}/header-example)
+endif()
