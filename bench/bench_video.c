@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +27,14 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
 }
 
 static long vm_kb(const char *key)
@@ -131,10 +140,10 @@ static int run_one(const char *path, int minutes, int threads, int full, int pre
     }
     apollo__vsrc_get_stats(src, &st);
     printf("%3d min %dx%d %-6s %6lld frames %6.2f fps | %4d clips %5d frames | open %6.2f s | total "
-           "%7.2f s | %7.1f sampled frames/s | %6.1fx real time | %5lld seeks %7lld decoded | peak RSS "
+           "%7.2f s (cpu %7.2f s) | %7.1f sampled frames/s | %6.1fx real time | %5lld seeks %7lld decoded | peak RSS "
            "%6.1f MB (after open %5.1f MB)\n",
            minutes, m->width, m->height, m->codec, (long long)m->total_frames, m->fps, plan.n_clips,
-           plan.n_clips * 4, t_open, t_end, plan.n_clips * 4 / t_end, m->duration / t_end,
+           plan.n_clips * 4, t_open, t_end, cpu_s(), plan.n_clips * 4 / t_end, m->duration / t_end,
            (long long)st.n_seeks, (long long)st.n_frames_decoded, vm_kb("VmHWM:") / 1024.0,
            rss_open / 1024.0);
     fflush(stdout);

@@ -25,51 +25,25 @@ static int check_pp(const apollo__video_tower_pp *pp)
     return APOLLO_OK;
 }
 
-static int grow(uint8_t **buf, size_t *cap, size_t need)
-{
-    if (*cap >= need)
-        return APOLLO_OK;
-    {
-        uint8_t *p = apollo__realloc(*buf, need);
-        if (!p)
-            return apollo__fail(APOLLO_E_NOMEM, "out of memory (preprocess buffer, %zu bytes)", need);
-        *buf = p;
-        *cap = need;
-    }
-    return APOLLO_OK;
-}
-
 int apollo__preprocess_frame_u8(const apollo__video_tower_pp *pp, const uint8_t *rgb, int32_t w,
                                 int32_t h, size_t stride, uint8_t *out_u8, uint8_t **scratch,
                                 size_t *scratch_cap)
 {
-    int32_t side = w > h ? w : h, S;
     uint8_t fill[3];
-    uint8_t *local = NULL, **sb = scratch;
-    size_t local_cap = 0, *sc = scratch_cap;
     int rc;
 
+    (void)scratch; /* the padded canvas is virtual: no scratch needed */
+    (void)scratch_cap;
     if ((rc = check_pp(pp)))
         return rc;
     if (!rgb || !out_u8 || w < 1 || h < 1)
         return apollo__fail(APOLLO_E_INVALID_ARG, "video preprocess: bad frame");
-    S = pp->image_size;
-    if (!sb || !sc) {
-        sb = &local;
-        sc = &local_cap;
-    }
     /* pad colour: int(mean * 255), truncated */
     for (int c = 0; c < 3; c++)
         fill[c] = (uint8_t)(int)(pp->mean[c] * 255);
-    if ((rc = grow(sb, sc, (size_t)side * (size_t)side * 3)))
-        return rc;
-    apollo__pad_square_rgb(rgb, w, h, stride, fill, *sb);
     if (pp->kind == APOLLO__VPP_SIGLIP)
-        rc = apollo__resize_pillow_bicubic(*sb, side, side, (size_t)side * 3, out_u8, S, S);
-    else
-        rc = apollo__resize_cv_linear(*sb, side, side, (size_t)side * 3, out_u8, S, S);
-    apollo__free(local);
-    return rc;
+        return apollo__resize_pillow_bicubic_padded(rgb, w, h, stride, fill, out_u8, pp->image_size);
+    return apollo__resize_cv_linear_padded(rgb, w, h, stride, fill, out_u8, pp->image_size);
 }
 
 /* uint8 -> normalised float, computed as the reference does:

@@ -35,6 +35,69 @@ void apollo__pad_square_rgb(const uint8_t *src, int32_t w, int32_t h, size_t str
     }
 }
 
+/* ---- virtual padded rows ------------------------------------------------------------- */
+
+/* Rows of the centred square canvas without building it: fill rows are
+ * one shared buffer, content rows are assembled in a one-row buffer. */
+typedef struct pad_rows {
+    const uint8_t *src;
+    size_t stride;
+    int32_t w, h, side, top, left;
+    uint8_t *row;  /* side*3: fill, content copied into the middle */
+    uint8_t *fill; /* side*3: fill only */
+} pad_rows;
+
+static int pad_rows_init(pad_rows *r, const uint8_t *src, int32_t w, int32_t h, size_t stride,
+                         const uint8_t fill[3], int pad)
+{
+    r->src = src;
+    r->stride = stride;
+    r->w = w;
+    r->h = h;
+    r->side = pad ? (w > h ? w : h) : w;
+    r->top = pad ? (r->side - h) / 2 : 0;
+    r->left = pad ? (r->side - w) / 2 : 0;
+    r->row = r->fill = NULL;
+    if (!pad)
+        return APOLLO_OK;
+    r->row = apollo__malloc((size_t)r->side * 3);
+    r->fill = apollo__malloc((size_t)r->side * 3);
+    if (!r->row || !r->fill) {
+        apollo__free(r->row);
+        apollo__free(r->fill);
+        return APOLLO_E_NOMEM;
+    }
+    for (int32_t x = 0; x < r->side; x++)
+        for (int c = 0; c < 3; c++)
+            r->row[3 * x + c] = r->fill[3 * x + c] = fill[c];
+    return APOLLO_OK;
+}
+
+static void pad_rows_free(pad_rows *r)
+{
+    apollo__free(r->row);
+    apollo__free(r->fill);
+}
+
+/* Row y of the canvas; *is_fill = 1 for a row of fill colour only.  The
+ * pointer is valid until the next call. */
+static const uint8_t *pad_row(pad_rows *r, int32_t y, int *is_fill)
+{
+    if (!r->row) { /* no padding */
+        *is_fill = 0;
+        return r->src + (size_t)y * r->stride;
+    }
+    if (y < r->top || y >= r->top + r->h) {
+        *is_fill = 1;
+        return r->fill;
+    }
+    *is_fill = 0;
+    if (r->w == r->side)
+        return r->src + (size_t)(y - r->top) * r->stride;
+    memcpy(r->row + (size_t)r->left * 3, r->src + (size_t)(y - r->top) * r->stride, (size_t)r->w * 3);
+    return r->row;
+}
+
 /* ---- Pillow bicubic ------------------------------------------------------------------ */
 
 #define PIL_PRECISION_BITS (32 - 8 - 2)
@@ -109,75 +172,89 @@ static inline uint8_t pil_clip8(int32_t v)
     return (uint8_t)(v > 255 ? 255 : v);
 }
 
-int apollo__resize_pillow_bicubic(const uint8_t *src, int32_t sw, int32_t sh, size_t sstride,
-                                  uint8_t *dst, int32_t dw, int32_t dh)
+static void pil_hrow(const uint8_t *in, const int32_t *hb, const int32_t *hk, int32_t hks,
+                     int32_t dw, uint8_t *out)
+{
+    for (int32_t xx = 0; xx < dw; xx++) {
+        int32_t xmin = hb[xx * 2], xmax = hb[xx * 2 + 1];
+        const int32_t *k = hk + (size_t)xx * hks;
+        int32_t s0 = 1 << (PIL_PRECISION_BITS - 1), s1 = s0, s2 = s0;
+        const uint8_t *p = in + (size_t)xmin * 3;
+        for (int32_t x = 0; x < xmax; x++) {
+            s0 += p[3 * x + 0] * k[x];
+            s1 += p[3 * x + 1] * k[x];
+            s2 += p[3 * x + 2] * k[x];
+        }
+        out[3 * xx + 0] = pil_clip8(s0);
+        out[3 * xx + 1] = pil_clip8(s1);
+        out[3 * xx + 2] = pil_clip8(s2);
+    }
+}
+
+/* Pillow's two-pass resize of the (virtual) canvas r (sw x sh). */
+static int pil_resize(pad_rows *r, int32_t sw, int32_t sh, uint8_t *dst, int32_t dw, int32_t dh)
 {
     int32_t *hb = NULL, *hk = NULL, *vb = NULL, *vk = NULL;
-    int32_t hks, vks, y_first, y_last;
-    uint8_t *tmp = NULL;
-    int need_h = sw != dw, need_v = sh != dh;
+    int32_t hks = 0, vks, y_first, y_last, rows;
+    uint8_t *tmp = NULL, *fill_out = NULL;
+    int need_h = sw != dw, need_v = sh != dh, is_fill;
+    size_t orow = (size_t)dw * 3;
 
     if (!need_h && !need_v) {
         for (int32_t y = 0; y < dh; y++)
-            memcpy(dst + (size_t)y * dw * 3, src + (size_t)y * sstride, (size_t)dw * 3);
+            memcpy(dst + (size_t)y * orow, pad_row(r, y, &is_fill), orow);
         return APOLLO_OK;
     }
-    hks = pil_coeffs(sw, dw, &hb, &hk);
-    vks = pil_coeffs(sh, dh, &vb, &vk);
-    if (!hks || !vks)
+    if (need_h && !(hks = pil_coeffs(sw, dw, &hb, &hk)))
+        goto oom;
+    if (!(vks = pil_coeffs(sh, dh, &vb, &vk)))
         goto oom;
     y_first = vb[0];
     y_last = vb[dh * 2 - 2] + vb[dh * 2 - 1];
-
-    /* horizontal pass over the rows the vertical pass reads */
-    const uint8_t *vin = src;
-    size_t vstride = sstride;
-    int32_t voff = 0;
-    if (need_h) {
-        int32_t rows = y_last - y_first;
-        tmp = apollo__malloc((size_t)rows * (size_t)dw * 3);
-        if (!tmp)
-            goto oom;
-        for (int32_t y = 0; y < rows; y++) {
-            const uint8_t *in = src + (size_t)(y + y_first) * sstride;
-            uint8_t *out = tmp + (size_t)y * dw * 3;
-            for (int32_t xx = 0; xx < dw; xx++) {
-                int32_t xmin = hb[xx * 2], xmax = hb[xx * 2 + 1];
-                const int32_t *k = hk + (size_t)xx * hks;
-                int32_t s0 = 1 << (PIL_PRECISION_BITS - 1), s1 = s0, s2 = s0;
-                const uint8_t *p = in + (size_t)xmin * 3;
-                for (int32_t x = 0; x < xmax; x++) {
-                    s0 += p[3 * x + 0] * k[x];
-                    s1 += p[3 * x + 1] * k[x];
-                    s2 += p[3 * x + 2] * k[x];
-                }
-                out[3 * xx + 0] = pil_clip8(s0);
-                out[3 * xx + 1] = pil_clip8(s1);
-                out[3 * xx + 2] = pil_clip8(s2);
+    if (!need_v) {
+        y_first = 0;
+        y_last = sh;
+    }
+    rows = y_last - y_first;
+    /* horizontal pass over the rows the vertical pass reads; rows of fill
+     * colour all give the same output row: computed once */
+    tmp = apollo__malloc((size_t)rows * (need_h ? orow : (size_t)sw * 3));
+    if (!tmp)
+        goto oom;
+    for (int32_t y = 0; y < rows; y++) {
+        const uint8_t *in = pad_row(r, y + y_first, &is_fill);
+        uint8_t *out = tmp + (size_t)y * (need_h ? orow : (size_t)sw * 3);
+        if (!need_h) {
+            memcpy(out, in, (size_t)sw * 3);
+        } else if (is_fill) {
+            if (!fill_out) {
+                pil_hrow(in, hb, hk, hks, dw, out);
+                fill_out = out;
+            } else {
+                memcpy(out, fill_out, orow);
             }
+        } else {
+            pil_hrow(in, hb, hk, hks, dw, out);
         }
-        vin = tmp;
-        vstride = (size_t)dw * 3;
-        voff = y_first;
     }
     if (need_v) {
-        int32_t w = need_h ? dw : sw;
+        size_t vstride = need_h ? orow : (size_t)sw * 3;
+        int32_t w3 = (need_h ? dw : sw) * 3;
         for (int32_t yy = 0; yy < dh; yy++) {
-            int32_t ymin = vb[yy * 2] - voff, ymax = vb[yy * 2 + 1];
+            int32_t ymin = vb[yy * 2] - y_first, ymax = vb[yy * 2 + 1];
             const int32_t *k = vk + (size_t)yy * vks;
-            uint8_t *out = dst + (size_t)yy * dw * 3;
-            for (int32_t xx = 0; xx < w * 3; xx++) {
-                int32_t s = 1 << (PIL_PRECISION_BITS - 1);
-                const uint8_t *p = vin + (size_t)ymin * vstride + xx;
+            uint8_t *out = dst + (size_t)yy * orow;
+            const uint8_t *base = tmp + (size_t)ymin * vstride;
+            for (int32_t xx = 0; xx < w3; xx++) {
+                int32_t acc = 1 << (PIL_PRECISION_BITS - 1);
+                const uint8_t *p = base + xx;
                 for (int32_t y = 0; y < ymax; y++)
-                    s += p[(size_t)y * vstride] * k[y];
-                out[xx] = pil_clip8(s);
+                    acc += p[(size_t)y * vstride] * k[y];
+                out[xx] = pil_clip8(acc);
             }
         }
     } else {
-        for (int32_t y = 0; y < dh; y++)
-            memcpy(dst + (size_t)y * dw * 3, vin + (size_t)(y + y_first - voff) * vstride,
-                   (size_t)dw * 3);
+        memcpy(dst, tmp, (size_t)dh * orow);
     }
     apollo__free(hb);
     apollo__free(hk);
@@ -192,6 +269,26 @@ oom:
     apollo__free(vk);
     apollo__free(tmp);
     return apollo__fail(APOLLO_E_NOMEM, "out of memory (bicubic resize)");
+}
+
+int apollo__resize_pillow_bicubic(const uint8_t *src, int32_t sw, int32_t sh, size_t sstride,
+                                  uint8_t *dst, int32_t dw, int32_t dh)
+{
+    pad_rows r;
+    pad_rows_init(&r, src, sw, sh, sstride, NULL, 0);
+    return pil_resize(&r, sw, sh, dst, dw, dh);
+}
+
+int apollo__resize_pillow_bicubic_padded(const uint8_t *src, int32_t w, int32_t h, size_t stride,
+                                         const uint8_t fill[3], uint8_t *dst, int32_t S)
+{
+    pad_rows r;
+    int rc;
+    if (pad_rows_init(&r, src, w, h, stride, fill, 1))
+        return apollo__fail(APOLLO_E_NOMEM, "out of memory (bicubic resize)");
+    rc = pil_resize(&r, r.side, r.side, dst, S, S);
+    pad_rows_free(&r);
+    return rc;
 }
 
 /* ---- OpenCV INTER_LINEAR (8-bit) ----------------------------------------------------- */
@@ -211,21 +308,28 @@ static inline uint8_t sat_u8(int32_t v)
 }
 
 /* OpenCV's exact-2x INTER_AREA fast path: (a + b + c + d + 2) >> 2. */
-static void cv_area2x(const uint8_t *src, size_t sstride, uint8_t *dst, int32_t dw, int32_t dh)
+static int cv_area2x(pad_rows *r, uint8_t *dst, int32_t dw, int32_t dh)
 {
+    int is_fill;
+    uint8_t *r0 = apollo__malloc((size_t)dw * 6);
+    if (!r0)
+        return apollo__fail(APOLLO_E_NOMEM, "out of memory (bilinear resize)");
     for (int32_t y = 0; y < dh; y++) {
-        const uint8_t *s0 = src + (size_t)(2 * y) * sstride, *s1 = s0 + sstride;
+        const uint8_t *s1;
         uint8_t *d = dst + (size_t)y * dw * 3;
+        memcpy(r0, pad_row(r, 2 * y, &is_fill), (size_t)dw * 6);
+        s1 = pad_row(r, 2 * y + 1, &is_fill);
         for (int32_t x = 0; x < dw; x++)
             for (int c = 0; c < 3; c++) {
                 int32_t i = 6 * x + c;
-                d[3 * x + c] = (uint8_t)((s0[i] + s0[i + 3] + s1[i] + s1[i + 3] + 2) >> 2);
+                d[3 * x + c] = (uint8_t)((r0[i] + r0[i + 3] + s1[i] + s1[i + 3] + 2) >> 2);
             }
     }
+    apollo__free(r0);
+    return APOLLO_OK;
 }
 
-int apollo__resize_cv_linear(const uint8_t *src, int32_t sw, int32_t sh, size_t sstride,
-                             uint8_t *dst, int32_t dw, int32_t dh)
+static int cv_resize(pad_rows *r, int32_t sw, int32_t sh, uint8_t *dst, int32_t dw, int32_t dh)
 {
     double inv_sx = (double)dw / sw, inv_sy = (double)dh / sh;
     double scale_x = 1. / inv_sx, scale_y = 1. / inv_sy;
@@ -233,20 +337,19 @@ int apollo__resize_cv_linear(const uint8_t *src, int32_t sw, int32_t sh, size_t 
     int32_t *xofs = NULL, *rows = NULL;
     int16_t *alpha = NULL;
     int32_t row_a = -1, row_b = -1; /* source rows held in rows[0], rows[1] */
+    int is_fill;
 
     if (sw == dw && sh == dh) {
         for (int32_t y = 0; y < dh; y++)
-            memcpy(dst + (size_t)y * dw * 3, src + (size_t)y * sstride, (size_t)dw * 3);
+            memcpy(dst + (size_t)y * dw * 3, pad_row(r, y, &is_fill), (size_t)dw * 3);
         return APOLLO_OK;
     }
     {
         int32_t isx = (int32_t)lrint(scale_x), isy = (int32_t)lrint(scale_y);
         int fast = fabs(scale_x - isx) < 2.220446049250313e-16 &&
                    fabs(scale_y - isy) < 2.220446049250313e-16;
-        if (fast && isx == 2 && isy == 2) {
-            cv_area2x(src, sstride, dst, dw, dh);
-            return APOLLO_OK;
-        }
+        if (fast && isx == 2 && isy == 2)
+            return cv_area2x(r, dst, dw, dh);
     }
     xofs = apollo__malloc((size_t)width * sizeof *xofs);
     alpha = apollo__malloc((size_t)width * 2 * sizeof *alpha);
@@ -282,10 +385,10 @@ int apollo__resize_cv_linear(const uint8_t *src, int32_t sw, int32_t sh, size_t 
         b0 = cv_round_short((1.f - fy) * CV_COEF_SCALE);
         b1 = cv_round_short(fy * CV_COEF_SCALE);
         for (int k = 0; k < 2; k++) {
-            int32_t r = sy + k;
-            ry[k] = r < 0 ? 0 : r >= sh ? sh - 1 : r;
+            int32_t y = sy + k;
+            ry[k] = y < 0 ? 0 : y >= sh ? sh - 1 : y;
         }
-        /* horizontal pass for the two source rows (reuse when possible) */
+        /* horizontal pass for the two source rows (reused when possible) */
         for (int k = 0; k < 2; k++) {
             int32_t *D = rows + (size_t)k * width;
             const uint8_t *S;
@@ -296,7 +399,7 @@ int apollo__resize_cv_linear(const uint8_t *src, int32_t sw, int32_t sh, size_t 
                 row_a = ry[0];
                 continue;
             }
-            S = src + (size_t)ry[k] * sstride;
+            S = pad_row(r, ry[k], &is_fill);
             for (int32_t i = 0; i < width; i++) {
                 int32_t sx = xofs[i];
                 int32_t a1 = alpha[2 * i + 1];
@@ -311,14 +414,9 @@ int apollo__resize_cv_linear(const uint8_t *src, int32_t sw, int32_t sh, size_t 
          * the scalar fixed-point cast for the tail */
         {
             const int32_t *S0 = rows, *S1 = rows + width;
-            int32_t x = 0, simd_end;
-            simd_end = (width / 16) * 16;
-            {
-                int32_t x8 = simd_end;
-                while (x8 < width - 8)
-                    x8 += 8;
-                simd_end = x8;
-            }
+            int32_t x = 0, simd_end = (width / 16) * 16;
+            while (simd_end < width - 8)
+                simd_end += 8;
             for (; x < simd_end; x++) {
                 int16_t s0 = (int16_t)(S0[x] >> 4), s1 = (int16_t)(S1[x] >> 4);
                 int32_t m = ((s0 * b0) >> 16) + ((s1 * b1) >> 16);
@@ -332,4 +430,24 @@ int apollo__resize_cv_linear(const uint8_t *src, int32_t sw, int32_t sh, size_t 
     apollo__free(alpha);
     apollo__free(rows);
     return APOLLO_OK;
+}
+
+int apollo__resize_cv_linear(const uint8_t *src, int32_t sw, int32_t sh, size_t sstride,
+                             uint8_t *dst, int32_t dw, int32_t dh)
+{
+    pad_rows r;
+    pad_rows_init(&r, src, sw, sh, sstride, NULL, 0);
+    return cv_resize(&r, sw, sh, dst, dw, dh);
+}
+
+int apollo__resize_cv_linear_padded(const uint8_t *src, int32_t w, int32_t h, size_t stride,
+                                    const uint8_t fill[3], uint8_t *dst, int32_t S)
+{
+    pad_rows r;
+    int rc;
+    if (pad_rows_init(&r, src, w, h, stride, fill, 1))
+        return apollo__fail(APOLLO_E_NOMEM, "out of memory (bilinear resize)");
+    rc = cv_resize(&r, r.side, r.side, dst, S, S);
+    pad_rows_free(&r);
+    return rc;
 }
