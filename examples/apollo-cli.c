@@ -2,6 +2,8 @@
  *
  *   apollo-cli info MODEL_DIR [--json]
  *   apollo-cli tokenize -m MODEL_DIR [--jsonl]        text on stdin -> ids
+ *   apollo-cli probe -m MODEL_DIR -v VIDEO [--json] [--dump-frames DIR]
+ *                                                     what the model will see
  *   apollo-cli -m MODEL_DIR [-v VIDEO] [options] ["question"]
  *                                                     one-shot, or interactive
  *                                                     when no question is given
@@ -13,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static void usage(FILE *f)
 {
@@ -21,6 +25,7 @@ static void usage(FILE *f)
             "usage:\n"
             "  apollo-cli info MODEL_DIR [--json] [--threads N] [--backend cpu|onednn]\n"
             "  apollo-cli tokenize -m MODEL_DIR [--jsonl]\n"
+            "  apollo-cli probe -m MODEL_DIR -v VIDEO [--json] [--dump-frames DIR] [--max-clips N]\n"
             "  apollo-cli -m MODEL_DIR [-v VIDEO] [options] [\"question\"]\n"
             "\n"
             "chat options:\n"
@@ -36,7 +41,7 @@ static void usage(FILE *f)
 }
 
 typedef struct opts {
-    const char *model, *system, *question, *video, *save_embeddings;
+    const char *model, *system, *question, *video, *save_embeddings, *dump_frames;
     int32_t max_clips;
     int json, jsonl;
     apollo_ctx_params ctx;
@@ -69,6 +74,8 @@ static int parse(int argc, char **argv, opts *o, const char **positional)
             o->system = TAKE();
         else if ((strcmp(a, "-v") == 0 || strcmp(a, "--video") == 0) && v)
             o->video = TAKE();
+        else if (strcmp(a, "--dump-frames") == 0 && v)
+            o->dump_frames = TAKE();
         else if (strcmp(a, "--save-embeddings") == 0 && v)
             o->save_embeddings = TAKE();
         else if (strcmp(a, "--max-clips") == 0 && v)
@@ -269,6 +276,174 @@ static int cmd_tokenize(opts *o)
     return rc ? 1 : 0;
 }
 
+/* ---- probe ------------------------------------------------------------------------- */
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static int write_chunk(FILE *f, const char *type, const unsigned char *data, uint32_t len)
+{
+    unsigned char b[4];
+    uLong crc = crc32(0L, (const Bytef *)type, 4);
+    if (len)
+        crc = crc32(crc, data, len);
+    put_be32(b, len);
+    if (fwrite(b, 1, 4, f) != 4 || fwrite(type, 1, 4, f) != 4 ||
+        (len && fwrite(data, 1, len, f) != len))
+        return -1;
+    put_be32(b, (uint32_t)crc);
+    return fwrite(b, 1, 4, f) == 4 ? 0 : -1;
+}
+
+/* A minimal RGB24 PNG writer (zlib-compressed, filter 0 on every row). */
+static int write_png(const char *path, const uint8_t *rgb, int32_t w, int32_t h)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char ihdr[13];
+    size_t row = (size_t)w * 3, raw_len = (row + 1) * (size_t)h;
+    unsigned char *raw = malloc(raw_len), *z = NULL;
+    uLongf zlen = compressBound((uLong)raw_len);
+    FILE *f = NULL;
+    int rc = -1;
+    if (!raw || !(z = malloc(zlen)))
+        goto done;
+    for (int32_t y = 0; y < h; y++) {
+        raw[(size_t)y * (row + 1)] = 0;
+        memcpy(raw + (size_t)y * (row + 1) + 1, rgb + (size_t)y * row, row);
+    }
+    if (compress2(z, &zlen, raw, (uLong)raw_len, 6) != Z_OK || !(f = fopen(path, "wb")))
+        goto done;
+    put_be32(ihdr, (uint32_t)w);
+    put_be32(ihdr + 4, (uint32_t)h);
+    ihdr[8] = 8;  /* bit depth */
+    ihdr[9] = 2;  /* colour type: RGB */
+    ihdr[10] = ihdr[11] = ihdr[12] = 0;
+    if (fwrite(sig, 1, 8, f) == 8 && !write_chunk(f, "IHDR", ihdr, 13) &&
+        !write_chunk(f, "IDAT", z, (uint32_t)zlen) && !write_chunk(f, "IEND", NULL, 0))
+        rc = 0;
+done:
+    if (f && fclose(f) != 0)
+        rc = -1;
+    free(raw);
+    free(z);
+    return rc;
+}
+
+static int cmd_probe(opts *o)
+{
+    apollo_video_params vp;
+    apollo_video_info info;
+    apollo_video *v = NULL;
+    apollo_ctx *ctx;
+    json_t *root = NULL, *clips = NULL;
+    int64_t tl;
+    char *text = NULL;
+    uint8_t *rgb = NULL;
+    int rc;
+
+    if (!o->model || !o->video) {
+        usage(stderr);
+        return 2;
+    }
+    if (!(ctx = open_ctx(o)))
+        return 1;
+    apollo_video_params_init(&vp);
+    vp.max_clips = o->max_clips;
+    rc = apollo_video_open_file(ctx, o->video, &vp, &v);
+    apollo_ctx_free(ctx);
+    if (rc) {
+        fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+        return 1;
+    }
+    apollo_video_info_init(&info);
+    apollo_video_get_info(v, &info);
+    tl = apollo_video_get_prompt_text(v, 0, NULL, 0);
+    text = malloc((size_t)(tl > 0 ? tl : 0) + 1);
+    apollo_video_get_prompt_text(v, 0, text, (size_t)tl + 1);
+    if (o->dump_frames)
+        mkdir(o->dump_frames, 0755);
+    if (o->json) {
+        root = json_pack("{s:s, s:s, s:I, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:f, s:s, s:s, s:s}",
+                         "file", o->video, "prompt_text", text, "total_frames",
+                         (json_int_t)info.total_frames, "fps", info.fps, "duration_s",
+                         info.duration_s, "width", info.width, "height", info.height, "rotation",
+                         info.rotation, "is_image", info.is_image, "n_clips", info.n_clips,
+                         "budget_ratio", info.budget_ratio, "codec", info.codec, "pix_fmt",
+                         info.pix_fmt, "container", info.container);
+        clips = json_array();
+    } else {
+        printf("file:        %s\n", o->video);
+        printf("video:       %lld frames at %.6g fps = %.6g s, %dx%d (%s, %s, %s)%s\n",
+               (long long)info.total_frames, info.fps, info.duration_s, info.width,
+               info.height, info.codec, info.pix_fmt, info.container,
+               info.is_image ? ", still image" : "");
+        printf("clips:       %d of %d frames, %g s each, %d tokens each (budget ratio %.4g)%s\n",
+               info.n_clips, info.frames_per_clip, info.clip_duration_s, info.tokens_per_clip,
+               info.budget_ratio, info.sampling_repaired ? " [low-fps sampling repaired]" : "");
+        printf("prompt text:\n%s\n\n", text);
+    }
+    for (int32_t c = 0; c < info.n_clips && rc == APOLLO_OK; c++) {
+        int64_t idx[64];
+        double t0 = 0, t1 = 0;
+        int32_t nf = apollo_video_get_clip_frames(v, c, idx, 64);
+        apollo_video_get_clip_time(v, c, &t0, &t1);
+        if (o->json) {
+            json_t *fr = json_array();
+            for (int32_t k = 0; k < nf && k < 64; k++)
+                json_array_append_new(fr, json_integer(idx[k]));
+            json_array_append_new(clips, json_pack("{s:i, s:o, s:f, s:f}", "index", c, "frames",
+                                                   fr, "t0", t0, "t1", t1));
+        } else {
+            printf("clip %3d:  %8.3f - %8.3f s  frames", c, t0, t1);
+            for (int32_t k = 0; k < nf && k < 64; k++)
+                printf(" %lld", (long long)idx[k]);
+            printf("\n");
+        }
+        for (int32_t k = 0; o->dump_frames && k < nf && k < 64; k++) {
+            int32_t w = 0, h = 0;
+            int64_t need = apollo_video_get_frame(v, idx[k], NULL, 0, &w, &h);
+            char path[4096];
+            if (need < 0 || !(rgb = realloc(rgb, (size_t)need))) {
+                rc = need < 0 ? (int)need : APOLLO_E_NOMEM;
+                break;
+            }
+            need = apollo_video_get_frame(v, idx[k], rgb, (size_t)need, &w, &h);
+            if (need < 0) {
+                rc = (int)need;
+                break;
+            }
+            snprintf(path, sizeof path, "%s/clip%03d_frame%d_%06lld.png", o->dump_frames, c, k,
+                     (long long)idx[k]);
+            if (write_png(path, rgb, w, h) != 0) {
+                fprintf(stderr, "apollo-cli: cannot write %s\n", path);
+                rc = APOLLO_E_IO;
+                break;
+            }
+        }
+    }
+    if (rc)
+        fprintf(stderr, "apollo-cli: %s: %s\n", apollo_strerror(rc), apollo_last_errmsg());
+    if (o->json && !rc) {
+        char *out;
+        json_object_set_new(root, "clips", clips);
+        clips = NULL;
+        out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        puts(out);
+        free(out);
+    }
+    json_decref(clips);
+    json_decref(root);
+    free(rgb);
+    free(text);
+    apollo_video_free(v);
+    return rc ? 1 : 0;
+}
+
 /* ---- chat ------------------------------------------------------------------------- */
 
 static apollo_session *volatile g_session;
@@ -451,6 +626,13 @@ int main(int argc, char **argv)
             return 2;
         }
         return cmd_tokenize(&o);
+    }
+    if (argc >= 2 && strcmp(argv[1], "probe") == 0) {
+        if ((rc = parse(argc - 2, argv + 2, &o, &pos)) || pos) {
+            usage(stderr);
+            return 2;
+        }
+        return cmd_probe(&o);
     }
     if ((rc = parse(argc - 1, argv + 1, &o, &pos)) || !o.model) {
         usage(stderr);

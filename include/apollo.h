@@ -700,6 +700,21 @@ APOLLO_API int apollo_video_get_clip_time(const apollo_video *video, int32_t i_c
 APOLLO_API int32_t apollo_video_get_clip_frames(const apollo_video *video, int32_t i_clip,
                                                 int64_t *indices, int32_t cap);
 
+/**
+ * Decodes one frame of the video as the model's preprocessing receives it:
+ * RGB24, width x height (after rotation), rows packed (stride 3*width).
+ * @param frame_index  0 <= frame < total_frames (e.g. from
+ *                     apollo_video_get_clip_frames()).
+ * @param rgb          output buffer of @p cap bytes, or NULL with cap 0 to
+ *                     query the size; *width and *height are always set.
+ * @return the number of bytes of the frame (3*width*height; written only when
+ *         cap is large enough), or APOLLO_E_MISUSE (bad handle, a video
+ *         loaded from saved embeddings), APOLLO_E_INVALID_ARG, APOLLO_E_VIDEO,
+ *         APOLLO_E_NOMEM.  @since 0.1
+ */
+APOLLO_API int64_t apollo_video_get_frame(apollo_video *video, int64_t frame_index, uint8_t *rgb,
+                                          size_t cap, int32_t *width, int32_t *height);
+
 /** apollo_video_get_prompt_text() flag: include the visual placeholders. */
 #define APOLLO_VIDEO_TEXT_PLACEHOLDERS 1
 

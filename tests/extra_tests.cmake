@@ -110,3 +110,11 @@ if(NOT APOLLO_SANITIZE)
             ${APOLLO_FIXTURES}/models/tiny-tied ${APOLLO_FIXTURES}/videos/cfr_161x97_2997.mp4
             ${CMAKE_CURRENT_BINARY_DIR}/header-example)
 endif()
+
+# apollo-cli probe shows what the model sees: the reference loader's clips,
+# and PNG frames identical to decord's.
+if(Python3_FOUND)
+  add_test(NAME example.cli_probe
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/api/probe_check.py
+            $<TARGET_FILE:apollo-cli> ${APOLLO_FIXTURES}/models/tiny-tied ${APOLLO_FIXTURES})
+endif()

@@ -409,3 +409,47 @@ int apollo__video_clips(apollo_video *video, struct apollo__pool *pool, apollo__
                             "this video was loaded from saved embeddings and has no frames");
     return apollo__clip_iter_new(video->src, &video->plan, video->towers, video->n_towers, pool, out);
 }
+
+/* ---- single frames ------------------------------------------------------------------------- */
+
+APOLLO_API int64_t apollo_video_get_frame(apollo_video *video, int64_t frame_index, uint8_t *rgb,
+                                          size_t cap, int32_t *width, int32_t *height)
+{
+    const apollo__video_meta *m;
+    const uint8_t *px;
+    int64_t got_index = -1;
+    int32_t stride = 0;
+    size_t row, need;
+    int rc;
+
+    apollo__clear_error();
+    if (!video_valid(video))
+        return apollo__fail(APOLLO_E_MISUSE, "apollo_video_get_frame: invalid video");
+    if (!video->src)
+        return apollo__fail(APOLLO_E_MISUSE, "apollo_video_get_frame: this video was loaded "
+                            "from saved embeddings and has no frames");
+    if (!width || !height || (cap && !rgb))
+        return apollo__fail(APOLLO_E_INVALID_ARG, "apollo_video_get_frame: NULL argument");
+    m = apollo__vsrc_meta(video->src);
+    *width = m->width;
+    *height = m->height;
+    if (frame_index < 0 || frame_index >= m->total_frames)
+        return apollo__fail(APOLLO_E_INVALID_ARG,
+                            "apollo_video_get_frame: frame %lld outside [0, %lld)",
+                            (long long)frame_index, (long long)m->total_frames);
+    row = (size_t)m->width * 3;
+    need = row * (size_t)m->height;
+    if (cap < need)
+        return (int64_t)need;
+    if ((rc = apollo__vsrc_set_targets(video->src, &frame_index, 1)))
+        return rc;
+    rc = apollo__vsrc_next(video->src, &got_index, &px, &stride);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 || got_index != frame_index)
+        return apollo__fail(APOLLO_E_VIDEO, "frame %lld could not be decoded",
+                            (long long)frame_index);
+    for (int32_t y = 0; y < m->height; y++)
+        memcpy(rgb + (size_t)y * row, px + (size_t)y * (size_t)stride, row);
+    return (int64_t)need;
+}

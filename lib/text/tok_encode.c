@@ -543,9 +543,11 @@ static int bpe_word(encoder *e, const unsigned char *w, size_t n)
         return push_id(e, t->byte_id[w[0]]);
     if (n > (size_t)INT32_MAX / 2)
         return apollo__fail(APOLLO_E_INVALID_ARG, "tokenizer: a %zu-byte word is too long", n);
-    if (t->ignore_merges) {
+    if (t->ignore_merges || n <= BPE_SMALL_MAX) {
+        /* A word that is a token whose own BPE gives itself back (checked at
+         * load time) needs no merging: one lookup instead of ~3n. */
         int32_t id = tok__vocab_find(t, w, n);
-        if (id >= 0)
+        if (id >= 0 && (t->ignore_merges || (t->flags[id] & TOK__F_WHOLE)))
             return push_id(e, id);
     }
     if (e->cache && n <= WC_MAXLEN) {
@@ -570,6 +572,40 @@ static int bpe_word(encoder *e, const unsigned char *w, size_t n)
     if ((rc = scratch_reserve(e, n)) != 0)
         return rc;
     return n <= BPE_SMALL_MAX ? bpe_small(e, w, n) : bpe_large(e, w, n);
+}
+
+int apollo__tok_mark_whole(apollo__tokenizer *t)
+{
+    encoder e;
+    int rc = APOLLO_OK;
+    memset(&e, 0, sizeof e);
+    e.t = t;
+    if ((rc = scratch_reserve(&e, BPE_SMALL_MAX)) != 0)
+        goto out;
+    for (int32_t id = 0; id < t->n_tokens; id++) {
+        const tok__span *p = &t->pieces[id];
+        if ((t->flags[id] & (TOK__F_PRESENT | TOK__F_ADDED)) != TOK__F_PRESENT)
+            continue;
+        if (p->len == 1) {
+            t->flags[id] |= TOK__F_WHOLE;
+            continue;
+        }
+        if (p->len > BPE_SMALL_MAX)
+            continue;
+        e.n = 0;
+        if ((rc = bpe_small(&e, (const unsigned char *)t->arena + p->off, p->len)) != 0)
+            goto out;
+        if (e.n == 1 && e.ids[0] == id)
+            t->flags[id] |= TOK__F_WHOLE;
+    }
+out:
+    apollo__free(e.ids);
+    apollo__free(e.sym);
+    apollo__free(e.rank);
+    apollo__free(e.nid);
+    apollo__free(e.prev);
+    apollo__free(e.next);
+    return rc;
 }
 
 /* ======================================================================== */
@@ -641,6 +677,8 @@ static int is_hf_nfc_starter(uint32_t cp)
 
 static int nbuf_append(encoder *e, const void *p, size_t n)
 {
+    if (n == 0)
+        return APOLLO_OK;
     if (e->nbuf_len + n > e->nbuf_cap) {
         size_t cap = e->nbuf_cap ? e->nbuf_cap : 256;
         unsigned char *q;

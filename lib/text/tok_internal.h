@@ -15,6 +15,7 @@
 #define TOK__F_PRESENT 1u /* the id has bytes (else a hole in the id space) */
 #define TOK__F_ADDED   2u /* an added token (matched before BPE) */
 #define TOK__F_SPECIAL 4u /* added token with "special": true */
+#define TOK__F_WHOLE   8u /* BPE of this token's bytes gives back this token */
 
 /* Where a token's bytes live in the arena. */
 typedef struct tok__span {
@@ -64,6 +65,10 @@ struct apollo__tokenizer {
     size_t n_added;
     uint16_t added_first[257]; /* added[added_first[b] .. added_first[b+1]) start with byte b */
 };
+
+/* Sets TOK__F_WHOLE on every regular token that BPE reproduces as itself,
+ * so that encoding can take such words in one lookup (tok_encode.c). */
+int apollo__tok_mark_whole(apollo__tokenizer *t);
 
 static inline uint64_t tok__hash_bytes(const unsigned char *s, size_t n)
 {

@@ -761,8 +761,10 @@ int apollo__tokenizer_load(const char *dir, apollo__tokenizer **out)
     if (rc == APOLLO_OK) {
         if (b.t->n_added > 0xFFFF)
             rc = apollo__fail(APOLLO_E_CONFIG, "tokenizer: too many added tokens");
-        else
+        else {
             finish_added(b.t);
+            rc = apollo__tok_mark_whole(b.t);
+        }
     }
 out:
     apollo__free(b.scratch);

@@ -1,28 +1,38 @@
 /* Qwen2 byte-level BPE tokenizer, id-for-id identical to Hugging Face
  * `tokenizers` (Tokenizer.from_file("tokenizer.json"), add_special_tokens
- * false) and to transformers' slow Qwen2Tokenizer (apollo-model.md 6.2).
+ * false); see apollo-model.md 6.2.
  *
  * Encoding, in HF's order:
  *   1. added tokens (<|im_start|>, <tool_call>, ...) are cut out of the raw
  *      text first: leftmost match, longest among those starting there; they
  *      become their own id and are never split or normalised;
- *   2. each remaining span is NFC-normalised (utf8proc);
+ *   2. each remaining span is NFC-normalised with utf8proc, except that
+ *      the ~100 combining marks HF's older normalisation tables do not know
+ *      are treated as HF treats them (plain starters);
  *   3. split by the Qwen2 pre-tokenizer regex
  *        (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|
  *         ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
  *      hand-coded with Oniguruma's semantics as HF uses it: \s is the
  *      Unicode White_Space property, \p{L}/\p{N} are general categories from
- *      utf8proc, and (?i) lets U+017F (long s) match 's';
+ *      utf8proc (plus the Unicode 16 letters/digits Oniguruma knows and
+ *      utf8proc 2.8 does not), and (?i) lets U+017F (long s) match 's';
  *   4. each piece goes through BPE on its UTF-8 bytes (GPT-2 byte-to-unicode
  *      mapping only matters for reading the vocabulary), lowest merge rank
  *      first, leftmost among equal ranks.
+ * The Unicode tables come from tools/reference/tokenizer/unicode_diff.py;
+ * tests/fixtures/tokenizer/corpus.jsonl is the reference (100% required).
+ *
+ * Note: transformers' slow Qwen2Tokenizer (use_fast=False, what the Apollo
+ * reference loads) normalises with Python's unicodedata and so differs from
+ * HF tokenizers on those ~100 rare marks; we follow HF tokenizers.
  *
  * Files: <dir>/tokenizer.json, or, when it is absent, <dir>/vocab.json +
  * <dir>/merges.txt with the added tokens from tokenizer_config.json
  * ("added_tokens_decoder") and/or added_tokens.json.
  *
  * Threads: a loaded tokenizer is immutable; any number of threads may call
- * encode/decode on it at once.  An apollo__detok belongs to one thread at a
+ * encode/decode on it at once (encode keeps its scratch and its word cache
+ * per call).  An apollo__detok belongs to one thread at a
  * time.  Errors: negative APOLLO_E_* codes with a message via apollo__fail().
  */
 #ifndef APOLLO_TEXT_TOKENIZER_H
