@@ -49,35 +49,6 @@ static void im2col_clip(const float *px, int64_t T, int64_t S, int64_t tb, int64
             }
 }
 
-/* Element-wise activation over n floats, split across the pool (the
- * transcendental calls are a noticeable share of a layer at full size). */
-#define ACT_CHUNK 16384
-
-typedef struct act_job {
-    void (*fn)(float *x, size_t n);
-    float *x;
-    size_t n;
-} act_job;
-
-static void act_task(void *vp, int64_t i)
-{
-    act_job *j = vp;
-    size_t o = (size_t)i * ACT_CHUNK;
-    j->fn(j->x + o, j->n - o < ACT_CHUNK ? j->n - o : ACT_CHUNK);
-}
-
-static void par_act(apollo__pool *pool, void (*fn)(float *x, size_t n), float *x, size_t n)
-{
-    act_job j;
-    j.fn = fn;
-    j.x = x;
-    j.n = n;
-    if (n <= ACT_CHUNK)
-        fn(x, n);
-    else
-        apollo__pool_for(pool, (int64_t)((n + ACT_CHUNK - 1) / ACT_CHUNK), act_task, &j);
-}
-
 /* ---- blocks ---------------------------------------------------------------------- */
 
 typedef struct iv2_ws {
@@ -125,7 +96,7 @@ static int block_forward(const apollo__tower *t, const apollo__iv2_block *B, apo
         int64_t rows = R - r0 < IV2_MLP_CHUNK ? R - r0 : IV2_MLP_CHUNK;
         if ((rc = apollo__matmul(be, w->xn + r0 * D, rows, D, &B->fc1_w, B->fc1_b.f32, w->mlp)))
             return rc;
-        par_act(be->pool, apollo__gelu_erf, w->mlp, (size_t)(rows * F));
+        apollo__act_parallel(be->pool, apollo__gelu_erf, w->mlp, (size_t)(rows * F));
         if ((rc = apollo__matmul(be, w->mlp, rows, F, &B->fc2_w, B->fc2_b.f32, w->tmp + r0 * D)))
             return rc;
     }

@@ -77,6 +77,33 @@ void apollo__relu(float *x, size_t n)
         x[i] = x[i] > 0 ? x[i] : 0;
 }
 
+#define ACT_CHUNK 16384
+
+typedef struct act_job {
+    void (*fn)(float *x, size_t n);
+    float *x;
+    size_t n;
+} act_job;
+
+static void act_task(void *vp, int64_t i)
+{
+    act_job *j = vp;
+    size_t o = (size_t)i * ACT_CHUNK;
+    j->fn(j->x + o, j->n - o < ACT_CHUNK ? j->n - o : ACT_CHUNK);
+}
+
+void apollo__act_parallel(apollo__pool *pool, void (*fn)(float *x, size_t n), float *x, size_t n)
+{
+    act_job j;
+    j.fn = fn;
+    j.x = x;
+    j.n = n;
+    if (n <= ACT_CHUNK)
+        fn(x, n);
+    else
+        apollo__pool_for(pool, (int64_t)((n + ACT_CHUNK - 1) / ACT_CHUNK), act_task, &j);
+}
+
 void apollo__add(float *y, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)

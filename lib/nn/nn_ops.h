@@ -22,6 +22,10 @@ void apollo__gelu_erf(float *x, size_t n);  /* exact GELU, nn.GELU() */
 void apollo__silu(float *x, size_t n);
 void apollo__relu(float *x, size_t n);
 
+/* fn(x, n) (an element-wise activation above) split across the pool in
+ * chunks: the transcendental calls are a noticeable share of a layer. */
+void apollo__act_parallel(apollo__pool *pool, void (*fn)(float *x, size_t n), float *x, size_t n);
+
 /* y[i] += x[i] */
 void apollo__add(float *y, const float *x, size_t n);
 /* y[r][c] += x[r][c] * g[c] (LayerScale-style residual) */

@@ -211,7 +211,7 @@ static int layer_forward(const apollo__model *m, apollo__backend *be, apollo__kv
     if ((rc = apollo__matmul(be, b->xn, rows, D, &L->gate_w, NULL, b->gate)) ||
         (rc = apollo__matmul(be, b->xn, rows, D, &L->up_w, NULL, b->up)))
         return rc;
-    apollo__silu(b->gate, (size_t)(rows * I));
+    apollo__act_parallel(be->pool, apollo__silu, b->gate, (size_t)(rows * I));
     for (int64_t i = 0; i < rows * I; i++)
         b->gate[i] *= b->up[i];
     if ((rc = apollo__matmul(be, b->gate, rows, I, &L->down_w, NULL, b->tmp)))

@@ -49,35 +49,6 @@ static void im2col_frame(const float *px, int64_t S, int64_t p, float *cols)
         }
 }
 
-/* Element-wise activation over n floats, split across the pool (the
- * transcendental calls are a noticeable share of a layer at full size). */
-#define ACT_CHUNK 16384
-
-typedef struct act_job {
-    void (*fn)(float *x, size_t n);
-    float *x;
-    size_t n;
-} act_job;
-
-static void act_task(void *vp, int64_t i)
-{
-    act_job *j = vp;
-    size_t o = (size_t)i * ACT_CHUNK;
-    j->fn(j->x + o, j->n - o < ACT_CHUNK ? j->n - o : ACT_CHUNK);
-}
-
-static void par_act(apollo__pool *pool, void (*fn)(float *x, size_t n), float *x, size_t n)
-{
-    act_job j;
-    j.fn = fn;
-    j.x = x;
-    j.n = n;
-    if (n <= ACT_CHUNK)
-        fn(x, n);
-    else
-        apollo__pool_for(pool, (int64_t)((n + ACT_CHUNK - 1) / ACT_CHUNK), act_task, &j);
-}
-
 /* ---- encoder layers ------------------------------------------------------------- */
 
 typedef struct siglip_ws {
@@ -128,7 +99,7 @@ static int layer_forward(const apollo__tower *t, const apollo__siglip_layer *L,
         int64_t rows = R - r0 < SIGLIP_MLP_CHUNK ? R - r0 : SIGLIP_MLP_CHUNK;
         if ((rc = apollo__matmul(be, w->xn + r0 * D, rows, D, &L->fc1_w, L->fc1_b.f32, w->mlp)))
             return rc;
-        par_act(be->pool, apollo__gelu_tanh, w->mlp, (size_t)(rows * I));
+        apollo__act_parallel(be->pool, apollo__gelu_tanh, w->mlp, (size_t)(rows * I));
         if ((rc = apollo__matmul(be, w->mlp, rows, I, &L->fc2_w, L->fc2_b.f32, w->tmp + r0 * D)))
             return rc;
     }
