@@ -4,37 +4,16 @@
 #include "apollo.h"
 #include "backend.h"
 #include "common/alloc.h"
+#include "testrand.h"
 #include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static uint32_t rng = 12345;
-static float frand(void)
-{
-    rng = rng * 1664525u + 1013904223u;
-    return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-static uint16_t to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-}
-
-static uint16_t to_f16(float f)
-{
-    /* values in [-1, 1): normal range; round to nearest */
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    uint32_t sign = (u >> 16) & 0x8000u;
-    int32_t exp = (int32_t)((u >> 23) & 0xff) - 127 + 15;
-    uint32_t man = u & 0x7fffffu;
-    if (exp <= 0)
-        return (uint16_t)sign;
-    return (uint16_t)(sign | ((uint32_t)exp << 10) | ((man + 0x1000u) >> 13));
-}
+#define frand() test_frand(&rng)
+#define to_bf16 test_to_bf16
+#define to_f16 test_to_f16
 
 static void reference(const float *x, const apollo__tensor *w, const float *bias, int64_t M,
                       int64_t K, int64_t N, float *y)
