@@ -118,3 +118,7 @@ if(Python3_FOUND)
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/api/probe_check.py
             $<TARGET_FILE:apollo-cli> ${APOLLO_FIXTURES}/models/tiny-tied ${APOLLO_FIXTURES})
 endif()
+
+# The minimal C example (examples/c/ask.c) asks the tiny model.
+add_test(NAME example.c_ask
+  COMMAND apollo-example-c ${APOLLO_FIXTURES}/models/tiny-tied "Hello!")

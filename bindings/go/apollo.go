@@ -156,11 +156,21 @@ const (
 	LogDebug LogLevel = C.APOLLO_LOG_DEBUG
 )
 
+// Precision of the computation.
+type Precision int
+
+// Precisions.
+const (
+	PrecisionF32  Precision = C.APOLLO_PRECISION_F32  // float32 on the exact weights (default)
+	PrecisionBF16 Precision = C.APOLLO_PRECISION_BF16 // bf16 activations in matrix products
+)
+
 // ModelOptions for Open; nil or the zero value means the defaults.
 type ModelOptions struct {
-	Threads  int     // worker threads; 0 = number of online CPUs
-	Backend  Backend // default BackendAuto
-	LogLevel LogLevel
+	Threads   int       // worker threads; 0 = number of online CPUs
+	Backend   Backend   // default BackendAuto
+	Precision Precision // default PrecisionF32
+	LogLevel  LogLevel
 	// Log receives the model's log lines up to LogLevel, on the thread doing
 	// the work; it must be safe for concurrent use.
 	Log func(level LogLevel, msg string)
@@ -201,6 +211,7 @@ func Open(dir string, opts *ModelOptions) (*Model, error) {
 	C.apollo_ctx_params_init(&p)
 	p.n_threads = C.int32_t(opts.Threads)
 	p.backend = C.int32_t(opts.Backend)
+	p.precision = C.int32_t(opts.Precision)
 	cr := newCore()
 	if opts.Log != nil {
 		p.log_level = C.int32_t(opts.LogLevel)

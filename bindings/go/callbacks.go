@@ -11,10 +11,11 @@ import "runtime/cgo"
 // callState is one Ask call's Go side, reached from C through a cgo.Handle
 // (C never keeps a Go pointer).
 type callState struct {
-	onText  func(string) bool
-	abort   func() bool
-	panicV  interface{}
-	panicky bool
+	onText   func(string) bool
+	abort    func() bool
+	progress func(iClip, nClips int)
+	panicV   interface{}
+	panicky  bool
 }
 
 func (st *callState) guard(f func() bool) (ok bool) {
@@ -64,4 +65,13 @@ func goApolloLog(level C.int32_t, msg *C.char, h C.uintptr_t) {
 	text := C.GoString(msg)
 	defer func() { _ = recover() }() // a panic must not cross into C
 	f(LogLevel(level), text)
+}
+
+//export goApolloProgress
+func goApolloProgress(i, n C.int32_t, h C.uintptr_t) {
+	st := cgo.Handle(h).Value().(*callState)
+	if st.panicky || st.progress == nil {
+		return
+	}
+	st.guard(func() bool { st.progress(int(i), int(n)); return true })
 }

@@ -13,6 +13,7 @@ package apollo
 extern int32_t goApolloOnText(char *text, size_t len, uintptr_t h);
 extern int32_t goApolloAbort(uintptr_t h);
 extern void goApolloLog(int32_t level, char *msg, uintptr_t h);
+extern void goApolloProgress(int32_t i_clip, int32_t n_clips, uintptr_t h);
 
 static int32_t apollo_go_text(const char *text, size_t len, void *ud) {
 	return goApolloOnText((char *)text, len, (uintptr_t)ud);
@@ -22,6 +23,15 @@ static int32_t apollo_go_abort(void *ud) {
 }
 static void apollo_go_log(int32_t level, const char *msg, void *ud) {
 	goApolloLog(level, (char *)msg, (uintptr_t)ud);
+}
+static void apollo_go_progress(int32_t i, int32_t n, void *ud) {
+	goApolloProgress(i, n, (uintptr_t)ud);
+}
+static void apollo_go_set_encode(apollo_encode_params *p, uintptr_t h) {
+	p->progress_fn = apollo_go_progress;
+	p->progress_user_data = (void *)h;
+	p->abort_fn = apollo_go_abort;
+	p->abort_user_data = (void *)h;
 }
 static void apollo_go_set_log(apollo_ctx_params *p, uintptr_t h) {
 	p->log_fn = apollo_go_log;
@@ -101,4 +111,8 @@ func setTextCallback(p *C.apollo_generate_params, h cgo.Handle) {
 
 func setAbortCallback(p *C.apollo_generate_params, h cgo.Handle) {
 	C.apollo_go_set_abort(p, C.uintptr_t(h))
+}
+
+func setEncodeCallbacks(p *C.apollo_encode_params, h cgo.Handle) {
+	C.apollo_go_set_encode(p, C.uintptr_t(h))
 }

@@ -202,3 +202,18 @@ def test_log_callback(model_dir):
         with m.session() as s:
             s.ask("Hi", max_new_tokens=2)
     assert lines and all(isinstance(m, str) for _, m in lines)
+
+
+@pytest.mark.parametrize("name", ["ctx_params", "model_info", "session_params",
+                                  "generate_params", "video_params", "video_info"])
+def test_struct_layouts_match_library(name):
+    """Each mirrored struct has the size the library's _init sets (run on an
+    oversized buffer), so a field added to apollo.h is caught."""
+    import ctypes
+    from apollo import _capi
+    lib = _capi.lib()
+    init = getattr(lib, "apollo_" + name + "_init")
+    buf = ctypes.create_string_buffer(4096)
+    init(ctypes.cast(buf, ctypes.POINTER(getattr(_capi, name))))
+    c_size = int.from_bytes(buf.raw[:4], "little")
+    assert ctypes.sizeof(getattr(_capi, name)) == c_size

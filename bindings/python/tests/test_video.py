@@ -90,18 +90,68 @@ def test_video_keeps_model_alive(model_dir, meta):
     v.close()
 
 
-@pytest.mark.skipif(not hasattr(apollo._capi.lib(), "apollo_session_add_video"),
-                    reason="libapollo has no apollo_session_add_video yet")
-def test_golden_video(model_dir):
-    """Video scenario: the video, then turn 1 restored, then turn 2 asked greedily."""
-    from conftest import load_scenario
-    ref = load_scenario("tiny-tied", "video-cfr")
-    q1 = ref["q1"].rsplit("\n\n", 1)[1]  # the text after the video block
-    with apollo.Model(model_dir, n_threads=2) as m, m.video(CFR) as v, m.session() as s:
-        s.add_video(v)
-        s.add_exchange(q1, ref["a1"])
+def _video_golden(model, video, ref, fork=False):
+    with model.session() as s:
+        progress = []
+        s.add_video(video, progress=lambda i, n: progress.append((i, n)))
+        if fork:
+            s = s.fork()
+        s.add_exchange(ref["q1"], ref["a1"])
         chunks = []
         s.ask(ref["q2"], do_sample=False, repetition_penalty=1.0, max_new_tokens=32,
               on_text=chunks.append)
         assert s.tokens == ref["prompt_ids"] + ref["greedy_ids"]
         assert "".join(chunks) == ref["greedy_text"]
+        return progress
+
+
+@pytest.fixture(scope="module")
+def video_ref():
+    ref = json.loads((FIXTURES / "reference" / "tiny-tied" / "video-cfr" /
+                      "scenario.json").read_text(encoding="utf-8"))
+    text = ref["prompt_text"]
+    user1 = text.split("<|im_start|>user\n", 1)[1].split("<|im_end|>", 1)[0]
+    ref["q1"] = user1.rsplit("<|video_token|>", 1)[1][2:]  # after the video block + "\n\n"
+    ref["a1"] = text.split("<|im_start|>assistant\n", 1)[1].split("<|im_end|>", 1)[0]
+    ref["q2"] = text.split("<|im_start|>user\n")[2].split("<|im_end|>", 1)[0]
+    return ref
+
+
+def test_golden_video(model_dir, video_ref, tmp_path):
+    """Video scenario: the video, turn 1 restored, turn 2 asked greedily; then
+    the same from saved embeddings and from a fork."""
+    with apollo.Model(model_dir, n_threads=2) as m, m.video(CFR) as v:
+        assert not v.is_encoded
+        progress = _video_golden(m, v, video_ref)
+        assert progress and progress[-1] == (2, 3)
+        assert v.is_encoded
+        emb, dim = v.embeddings()
+        assert dim == m.info.llm_hidden_size and len(emb) == 3 * v.info.tokens_per_clip * dim
+        saved = tmp_path / "cfr.apemb"
+        v.save(saved)
+        with apollo.Video.load(m, saved) as loaded:
+            assert loaded.is_encoded and loaded.n_clips == 3
+            assert loaded.embeddings() == (emb, dim)
+            assert _video_golden(m, loaded, video_ref, fork=True) == []  # never re-encoded
+        with pytest.raises(apollo.ApolloError) as ei:
+            apollo.Video.load(m, saved, max_clips=2)
+        assert ei.value.code == apollo.E_CONFIG
+        data = bytearray(saved.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        saved.write_bytes(bytes(data))
+        with pytest.raises(apollo.ApolloError) as ei:
+            apollo.Video.load(m, saved)
+        assert ei.value.code == apollo.E_FORMAT
+
+
+def test_add_video_abort_and_callback_error(model):
+    with model.video(CFR) as v, model.session() as s:
+        with pytest.raises(apollo.ApolloError) as ei:
+            s.add_video(v, abort=lambda: True)
+        assert ei.value.code == apollo.E_CANCELLED and s.tokens == [] and not v.is_encoded
+
+        def boom(i, n):
+            raise RuntimeError("stop")
+        with pytest.raises(RuntimeError):
+            v.encode(progress=boom)
+        assert not v.is_encoded

@@ -64,6 +64,9 @@ LOG_WARN = 1
 LOG_INFO = 2
 LOG_DEBUG = 3
 
+PRECISION_F32 = 0
+PRECISION_BF16 = 1
+
 MAX_VISION_TOWERS = 4
 TOWER_NAME_CAP = 64
 TOWER_SIGLIP = 1
@@ -91,6 +94,7 @@ log_fn = CFUNCTYPE(None, c_int32, c_char_p, c_void_p)
 # The text pointer is not NUL-terminated: declare it as a raw pointer.
 text_fn = CFUNCTYPE(c_int32, POINTER(c_char), c_size_t, c_void_p)
 abort_fn = CFUNCTYPE(c_int32, c_void_p)
+progress_fn = CFUNCTYPE(None, c_int32, c_int32, c_void_p)
 
 
 class ctx_params(Structure):
@@ -101,6 +105,7 @@ class ctx_params(Structure):
         ("log_level", c_int32),
         ("log_fn", log_fn),
         ("log_user_data", c_void_p),
+        ("precision", c_int32),
     ]
 
 
@@ -196,6 +201,16 @@ class video_info(Structure):
     ]
 
 
+class encode_params(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("progress_fn", progress_fn),
+        ("progress_user_data", c_void_p),
+        ("abort_fn", abort_fn),
+        ("abort_user_data", c_void_p),
+    ]
+
+
 ctx_p = c_void_p
 session_p = c_void_p
 video_p = c_void_p
@@ -237,7 +252,7 @@ _FUNCTIONS = [
     ("apollo_session_get_tokens", c_int,
      [session_p, POINTER(c_int32), c_size_t, POINTER(c_size_t)]),
 ]
-_OPTIONAL: list = [
+_FUNCTIONS += [
     # Videos
     ("apollo_video_params_init", None, [POINTER(video_params)]),
     ("apollo_video_open_file", c_int,
@@ -255,8 +270,20 @@ _OPTIONAL: list = [
      [video_p, c_int32, POINTER(c_double), POINTER(c_double)]),
     ("apollo_video_get_clip_frames", c_int32, [video_p, c_int32, POINTER(c_int64), c_int32]),
     ("apollo_video_get_prompt_text", c_int64, [video_p, c_int32, c_void_p, c_size_t]),
-    # Sessions with videos (lands with the lead's apollo_session_add_video)
-    ("apollo_session_add_video", c_int, [session_p, video_p]),
+    # Encoding, saved embeddings, videos in sessions
+    ("apollo_encode_params_init", None, [POINTER(encode_params)]),
+    ("apollo_video_encode", c_int, [video_p, POINTER(encode_params)]),
+    ("apollo_video_is_encoded", c_int, [video_p]),
+    ("apollo_video_get_embeddings", c_int,
+     [video_p, POINTER(c_float), c_size_t, POINTER(c_size_t), POINTER(c_int32)]),
+    ("apollo_video_save", c_int, [video_p, c_char_p]),
+    ("apollo_video_load", c_int, [ctx_p, c_char_p, POINTER(video_params), POINTER(video_p)]),
+    ("apollo_session_add_video", c_int, [session_p, video_p, POINTER(encode_params)]),
+]
+# Functions of later header versions go here: bound when the library has them.
+_OPTIONAL: list = [
+    ("apollo_video_get_frame", c_int64,
+     [video_p, c_int64, c_void_p, c_size_t, POINTER(c_int32), POINTER(c_int32)]),
 ]
 
 

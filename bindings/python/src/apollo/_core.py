@@ -16,6 +16,8 @@ TextCallback = Callable[[str], Any]
 """Called with each chunk of the answer; a truthy return value stops generation."""
 AbortCallback = Callable[[], Any]
 """Polled between layers and tokens; a truthy return value cancels the call."""
+ProgressCallback = Callable[[int, int], Any]
+"""Called with (i_clip, n_clips) after each encoded clip."""
 LogCallback = Callable[[int, str], None]
 """Called with (level, message) for each log line of the model."""
 
@@ -123,10 +125,15 @@ class ModelInfo:
 
 
 _BACKENDS = {"auto": C.BACKEND_AUTO, "cpu": C.BACKEND_CPU, "onednn": C.BACKEND_ONEDNN}
+_PRECISIONS = {"f32": C.PRECISION_F32, "bf16": C.PRECISION_BF16}
 
 
 class Model:
     """A loaded Apollo checkpoint (``apollo_ctx``).
+
+    Options: ``n_threads`` (0 = all CPUs), ``backend`` ("auto", "cpu",
+    "onednn"), ``precision`` ("f32", the default, or "bf16"), ``log``
+    (a callable receiving (level, message)) and ``log_level``.
 
     Safe to share between threads.  Sessions (and videos) keep the model
     alive, so closing the model while they are open is fine.
@@ -137,8 +144,8 @@ class Model:
     """
 
     def __init__(self, path: StrPath, *, n_threads: int = 0,
-                 backend: Union[str, int] = "auto", log: Optional[LogCallback] = None,
-                 log_level: int = C.LOG_WARN) -> None:
+                 backend: Union[str, int] = "auto", precision: Union[str, int] = "f32",
+                 log: Optional[LogCallback] = None, log_level: int = C.LOG_WARN) -> None:
         lib = C.lib()
         self._lib = lib
         self._ctx: Optional[int] = None
@@ -146,6 +153,8 @@ class Model:
         lib.apollo_ctx_params_init(byref(p))
         p.n_threads = n_threads
         p.backend = _BACKENDS[backend.lower()] if isinstance(backend, str) else int(backend)
+        p.precision = _PRECISIONS[precision.lower()] if isinstance(precision, str) \
+            else int(precision)
         p.log_level = log_level
         self._log_cb = None
         if log is not None:
@@ -323,6 +332,42 @@ class _Call:
         self.params = p
 
 
+class _Encode:
+    """An apollo_encode_params and the callbacks it points to."""
+
+    def __init__(self, lib: Any, progress: Optional[ProgressCallback],
+                 abort: Optional[AbortCallback]) -> None:
+        p = C.encode_params()
+        lib.apollo_encode_params_init(byref(p))
+        self.error: Optional[BaseException] = None
+        self._progress_cb = self._abort_cb = None
+        if progress is not None:
+            def _progress(i: int, n: int, _ud: Any) -> None:
+                if self.error is None:
+                    try:
+                        progress(int(i), int(n))
+                    except BaseException as e:  # stops at the next abort poll
+                        self.error = e
+            self._progress_cb = C.progress_fn(_progress)
+            p.progress_fn = self._progress_cb
+
+        def _abort(_ud: Any) -> int:
+            if self.error is not None:
+                return 1
+            try:
+                return 1 if abort is not None and abort() else 0
+            except BaseException as e:
+                self.error = e
+                return 1
+        self._abort_cb = C.abort_fn(_abort)
+        p.abort_fn = self._abort_cb
+        self.params = p
+
+    def reraise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
 # --------------------------------------------------------------------------
 # Session
 # --------------------------------------------------------------------------
@@ -454,13 +499,21 @@ class Session:
             self._check(self._lib.apollo_session_fork(self._handle(), byref(out)))
             return Session(self._model, _handle=out.value)
 
-    def add_video(self, video: "Video") -> None:
-        """Adds a video to the conversation: its visual tokens go with the
-        next question (``apollo_session_add_video``)."""
-        if not C.has("apollo_session_add_video"):
-            raise ApolloError(C.E_UNSUPPORTED, "this libapollo has no apollo_session_add_video")
+    def add_video(self, video: "Video", *, progress: Optional[ProgressCallback] = None,
+                  abort: Optional[AbortCallback] = None) -> None:
+        """Shows a video to the model: opens a user message with the video's
+        block and evaluates it; the next :meth:`ask` (or
+        :meth:`add_exchange`) completes that message with its question.
+        Encodes the video first if needed (``progress(i_clip, n_clips)``
+        after each clip, ``abort()`` polled; :meth:`cancel` also stops it).
+        The session does not keep the video.  Fork the session afterwards to
+        ask several questions about one video for the price of one."""
         with self._lock:
-            self._check(self._lib.apollo_session_add_video(self._handle(), video._handle()))
+            enc = _Encode(self._lib, progress, abort)
+            rc = self._lib.apollo_session_add_video(self._handle(), video._handle(),
+                                                    byref(enc.params))
+            enc.reraise()
+            self._check(rc)
 
     def cancel(self) -> None:
         """Stops the running call (or else the next one) with ``E_CANCELLED``.
@@ -717,6 +770,50 @@ class Video:
             raise ApolloError(C.E_MISUSE, "the video is closed")
         return self._h
 
+    @classmethod
+    def load(cls, model: Model, path: StrPath, **options: Any) -> "Video":
+        """Loads a video saved by :meth:`save` (already encoded).  The
+        options must be those the video was opened with; a file made by
+        another model or with other settings is refused (``E_CONFIG``)."""
+        lib = model._lib
+        p = _video_params(lib, **_video_kwargs(options))
+        out = C.video_p()
+        _check(lib.apollo_video_load(model._handle(), _utf8(os.fspath(path), "path"), byref(p),
+                                     byref(out)))
+        return cls(model, out.value)
+
+    # encoding -------------------------------------------------------------
+    def encode(self, *, progress: Optional[ProgressCallback] = None,
+               abort: Optional[AbortCallback] = None) -> None:
+        """Runs the vision encoders once (no-op when already encoded)."""
+        enc = _Encode(self._lib, progress, abort)
+        rc = self._lib.apollo_video_encode(self._handle(), byref(enc.params))
+        enc.reraise()
+        _check(rc)
+
+    @property
+    def is_encoded(self) -> bool:
+        return bool(_check(self._lib.apollo_video_is_encoded(self._handle())))
+
+    def embeddings(self) -> Tuple["array.array[float]", int]:
+        """The visual tokens: (floats, dim), n_clips * tokens_per_clip rows
+        of ``dim`` floats, clip-major (``E_MISUSE`` when not encoded)."""
+        import array
+        n, dim = c_size_t(), c_int32()
+        _check(self._lib.apollo_video_get_embeddings(self._handle(), None, 0, byref(n),
+                                                     byref(dim)))
+        out = array.array("f", bytes(4 * n.value))
+        if n.value:
+            addr, _ = out.buffer_info()
+            _check(self._lib.apollo_video_get_embeddings(
+                self._handle(), ctypes.cast(addr, POINTER(ctypes.c_float)), n.value, byref(n),
+                byref(dim)))
+        return out, dim.value
+
+    def save(self, path: StrPath) -> None:
+        """Saves the encoded video's tokens to ``path`` (atomically)."""
+        _check(self._lib.apollo_video_save(self._handle(), _utf8(os.fspath(path), "path")))
+
     # queries --------------------------------------------------------------
     @property
     def info(self) -> VideoInfo:
@@ -748,6 +845,19 @@ class Video:
         buf = (ctypes.c_int64 * max(1, n))()
         n = _check(self._lib.apollo_video_get_clip_frames(self._handle(), i, buf, n))
         return list(buf[:n])
+
+    def frame(self, index: int) -> Tuple[bytes, int, int]:
+        """Decodes frame ``index`` as the model's preprocessing receives it:
+        (RGB24 bytes, width, height), rows packed."""
+        if not C.has("apollo_video_get_frame"):
+            raise ApolloError(C.E_UNSUPPORTED, "this libapollo has no apollo_video_get_frame")
+        w, h = c_int32(), c_int32()
+        n = _check(self._lib.apollo_video_get_frame(self._handle(), index, None, 0, byref(w),
+                                                    byref(h)))
+        buf = ctypes.create_string_buffer(max(1, n))
+        n = _check(self._lib.apollo_video_get_frame(self._handle(), index, buf, n, byref(w),
+                                                    byref(h)))
+        return buf.raw[:n], w.value, h.value
 
     def prompt_text(self, placeholders: bool = False) -> str:
         """The text block that introduces this video in the prompt."""

@@ -59,6 +59,9 @@ pub const APOLLO_LOG_WARN: i32 = 1;
 pub const APOLLO_LOG_INFO: i32 = 2;
 pub const APOLLO_LOG_DEBUG: i32 = 3;
 
+pub const APOLLO_PRECISION_F32: i32 = 0;
+pub const APOLLO_PRECISION_BF16: i32 = 1;
+
 pub type apollo_log_fn =
     Option<unsafe extern "C" fn(level: i32, msg: *const c_char, user_data: *mut c_void)>;
 
@@ -71,6 +74,7 @@ pub struct apollo_ctx_params {
     pub log_level: i32,
     pub log_fn: apollo_log_fn,
     pub log_user_data: *mut c_void,
+    pub precision: i32,
 }
 
 pub const APOLLO_MAX_VISION_TOWERS: usize = 4;
@@ -338,6 +342,14 @@ extern "C" {
         indices: *mut i64,
         cap: i32,
     ) -> i32;
+    pub fn apollo_video_get_frame(
+        video: *mut apollo_video,
+        frame_index: i64,
+        rgb: *mut u8,
+        cap: usize,
+        width: *mut i32,
+        height: *mut i32,
+    ) -> i64;
     pub fn apollo_video_get_prompt_text(
         video: *const apollo_video,
         flags: i32,
@@ -346,18 +358,96 @@ extern "C" {
     ) -> i64;
 }
 
+// ---------------------------------------------------------------------------
+// Encoding videos, saved embeddings, videos in conversations
+// ---------------------------------------------------------------------------
+
+pub type apollo_progress_fn =
+    Option<unsafe extern "C" fn(i_clip: i32, n_clips: i32, user_data: *mut c_void)>;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct apollo_encode_params {
+    pub struct_size: u32,
+    pub progress_fn: apollo_progress_fn,
+    pub progress_user_data: *mut c_void,
+    pub abort_fn: apollo_abort_fn,
+    pub abort_user_data: *mut c_void,
+}
+
+extern "C" {
+    pub fn apollo_encode_params_init(params: *mut apollo_encode_params);
+    pub fn apollo_video_encode(
+        video: *mut apollo_video,
+        params: *const apollo_encode_params,
+    ) -> c_int;
+    pub fn apollo_video_is_encoded(video: *const apollo_video) -> c_int;
+    pub fn apollo_video_get_embeddings(
+        video: *const apollo_video,
+        buf: *mut f32,
+        cap: usize,
+        n_floats: *mut usize,
+        dim: *mut i32,
+    ) -> c_int;
+    pub fn apollo_video_save(video: *const apollo_video, path: *const c_char) -> c_int;
+    pub fn apollo_video_load(
+        ctx: *mut apollo_ctx,
+        path: *const c_char,
+        params: *const apollo_video_params,
+        out: *mut *mut apollo_video,
+    ) -> c_int;
+    pub fn apollo_session_add_video(
+        session: *mut apollo_session,
+        video: *mut apollo_video,
+        params: *const apollo_encode_params,
+    ) -> c_int;
+}
+
 #[cfg(test)]
 mod tests {
-    // Layout checks against the C header's x86_64/aarch64 LP64 layout.
+    use super::*;
+    use std::mem::size_of;
+
+    /// Runs a C `_init` on an oversized zeroed buffer and returns the
+    /// struct_size it wrote: the size of the struct in the loaded library.
+    fn c_size(init: unsafe extern "C" fn(*mut u8)) -> usize {
+        let mut buf = [0u64; 256];
+        unsafe { init(buf.as_mut_ptr() as *mut u8) };
+        (buf[0] & 0xffff_ffff) as usize
+    }
+
+    macro_rules! same_size {
+        ($ty:ty, $init:ident) => {{
+            unsafe extern "C" fn init(p: *mut u8) {
+                $init(p as *mut $ty)
+            }
+            assert_eq!(
+                size_of::<$ty>(),
+                c_size(init),
+                "{} differs from C",
+                stringify!($ty)
+            );
+        }};
+    }
+
+    /// Every params/info struct mirrored here has the size the library's
+    /// `_init` function sets (catches a field added to apollo.h).
     #[test]
-    fn layouts() {
-        use super::*;
-        use std::mem::size_of;
-        assert_eq!(size_of::<apollo_ctx_params>(), 32);
-        assert_eq!(size_of::<apollo_model_info>(), 440);
-        assert_eq!(size_of::<apollo_video_params>(), 56);
-        assert_eq!(size_of::<apollo_video_info>(), 216);
-        assert_eq!(size_of::<apollo_session_params>(), 16);
-        assert_eq!(size_of::<apollo_generate_params>(), 88);
+    fn layouts_match_the_library() {
+        same_size!(apollo_ctx_params, apollo_ctx_params_init);
+        same_size!(apollo_model_info, apollo_model_info_init);
+        same_size!(apollo_session_params, apollo_session_params_init);
+        same_size!(apollo_generate_params, apollo_generate_params_init);
+        same_size!(apollo_video_params, apollo_video_params_init);
+        same_size!(apollo_video_info, apollo_video_info_init);
+        same_size!(apollo_encode_params, apollo_encode_params_init);
+    }
+
+    #[test]
+    fn version_matches_the_library() {
+        assert_eq!(
+            unsafe { apollo_version_number() } / 100,
+            APOLLO_VERSION_NUMBER / 100
+        );
     }
 }

@@ -246,6 +246,15 @@ impl Backend {
     }
 }
 
+/// Compute precision (`apollo_ctx_params.precision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// float32 on the exact weights (the default; matches the reference).
+    F32,
+    /// bf16 activations inside matrix products where the CPU has a fast path.
+    Bf16,
+}
+
 /// Log levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
@@ -265,6 +274,7 @@ type LogFn = Box<dyn Fn(LogLevel, &str) + Send + Sync + 'static>;
 pub struct ModelOptions {
     n_threads: i32,
     backend: Backend,
+    precision: Precision,
     log_level: LogLevel,
     log: Option<LogFn>,
 }
@@ -274,6 +284,7 @@ impl Default for ModelOptions {
         ModelOptions {
             n_threads: 0,
             backend: Backend::Auto,
+            precision: Precision::F32,
             log_level: LogLevel::Warn,
             log: None,
         }
@@ -293,6 +304,11 @@ impl ModelOptions {
     /// The compute backend.
     pub fn backend(mut self, b: Backend) -> Self {
         self.backend = b;
+        self
+    }
+    /// The compute precision.
+    pub fn precision(mut self, p: Precision) -> Self {
+        self.precision = p;
         self
     }
     /// Receives the model's log lines up to `level`, on the thread doing the work.
@@ -406,6 +422,10 @@ impl Model {
         unsafe { sys::apollo_ctx_params_init(&mut p) };
         p.n_threads = opts.n_threads;
         p.backend = opts.backend.raw();
+        p.precision = match opts.precision {
+            Precision::F32 => sys::APOLLO_PRECISION_F32,
+            Precision::Bf16 => sys::APOLLO_PRECISION_BF16,
+        };
         p.log_level = opts.log_level as i32;
         let log = opts.log.map(Box::new);
         if let Some(ref f) = log {
@@ -1274,6 +1294,164 @@ impl Video {
         }
         buf.truncate(n as usize);
         Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+}
+
+/// Callbacks of encoding ([`Video::encode_with`], [`Session::add_video_with`]).
+struct EncodeState<'a> {
+    progress: Option<&'a mut dyn FnMut(i32, i32)>,
+    abort: Option<&'a mut dyn FnMut() -> bool>,
+    panic: Option<Box<dyn Any + Send + 'static>>,
+}
+
+unsafe extern "C" fn progress_trampoline(i: i32, n: i32, ud: *mut c_void) {
+    let st = &mut *(ud as *mut EncodeState);
+    if st.panic.is_some() {
+        return;
+    }
+    if let Some(f) = st.progress.as_mut() {
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(i, n))) {
+            st.panic = Some(p);
+        }
+    }
+}
+
+unsafe extern "C" fn encode_abort_trampoline(ud: *mut c_void) -> i32 {
+    let st = &mut *(ud as *mut EncodeState);
+    if st.panic.is_some() {
+        return 1;
+    }
+    match st.abort.as_mut() {
+        None => 0,
+        Some(f) => match panic::catch_unwind(AssertUnwindSafe(|| f())) {
+            Ok(stop) => stop as i32,
+            Err(p) => {
+                st.panic = Some(p);
+                1
+            }
+        },
+    }
+}
+
+/// Runs `f` with an `apollo_encode_params` wired to the closures; resumes a
+/// closure's panic after the C call.
+fn with_encode_params<'a>(
+    progress: Option<&'a mut dyn FnMut(i32, i32)>,
+    abort: Option<&'a mut dyn FnMut() -> bool>,
+    f: impl FnOnce(&sys::apollo_encode_params) -> i32,
+) -> i32 {
+    let mut st = EncodeState {
+        progress,
+        abort,
+        panic: None,
+    };
+    let mut p: sys::apollo_encode_params = unsafe { std::mem::zeroed() };
+    unsafe { sys::apollo_encode_params_init(&mut p) };
+    let ud = &mut st as *mut EncodeState as *mut c_void;
+    p.progress_fn = Some(progress_trampoline);
+    p.progress_user_data = ud;
+    p.abort_fn = Some(encode_abort_trampoline);
+    p.abort_user_data = ud;
+    let rc = f(&p);
+    if let Some(payload) = st.panic.take() {
+        panic::resume_unwind(payload);
+    }
+    rc
+}
+
+impl Video {
+    /// Loads a video saved by [`Video::save`] (already encoded); `opts` must
+    /// be the options it was opened with ([`ErrorKind::Config`] otherwise).
+    pub fn load<P: AsRef<Path>>(model: &Model, path: P, opts: &VideoOptions) -> Result<Video> {
+        let path = path
+            .as_ref()
+            .to_str()
+            .ok_or_else(|| Error::new(sys::APOLLO_E_INVALID_ARG, "the path is not valid UTF-8"))?;
+        let path = cstring(path, "the path")?;
+        let p = opts.raw();
+        let mut out = ptr::null_mut();
+        check(unsafe { sys::apollo_video_load(model.ptr(), path.as_ptr(), &p, &mut out) })?;
+        Ok(Video {
+            ptr: out,
+            _model: model.inner.clone(),
+        })
+    }
+
+    /// Runs the vision encoders once (no-op when already encoded).
+    pub fn encode(&mut self) -> Result<()> {
+        self.encode_with(|_, _| {}, || false)
+    }
+
+    /// [`encode`](Self::encode) with `progress(i_clip, n_clips)` after each
+    /// clip and `abort()` polled (true cancels with [`ErrorKind::Cancelled`]).
+    pub fn encode_with<P, A>(&mut self, mut progress: P, mut abort: A) -> Result<()>
+    where
+        P: FnMut(i32, i32),
+        A: FnMut() -> bool,
+    {
+        let ptr = self.ptr;
+        let rc = with_encode_params(Some(&mut progress), Some(&mut abort), |p| unsafe {
+            sys::apollo_video_encode(ptr, p)
+        });
+        check(rc).map(|_| ())
+    }
+
+    /// Whether the visual tokens are available.
+    pub fn is_encoded(&self) -> Result<bool> {
+        check(unsafe { sys::apollo_video_is_encoded(self.ptr) }).map(|v| v != 0)
+    }
+
+    /// The visual tokens: (floats, dim), clip-major rows of `dim` floats.
+    pub fn embeddings(&self) -> Result<(Vec<f32>, i32)> {
+        let (mut n, mut dim) = (0usize, 0i32);
+        check(unsafe {
+            sys::apollo_video_get_embeddings(self.ptr, ptr::null_mut(), 0, &mut n, &mut dim)
+        })?;
+        let mut v = vec![0f32; n];
+        let cap = v.len();
+        check(unsafe {
+            sys::apollo_video_get_embeddings(self.ptr, v.as_mut_ptr(), cap, &mut n, &mut dim)
+        })?;
+        v.truncate(n.min(cap));
+        Ok((v, dim))
+    }
+
+    /// Saves the encoded video's tokens to `path` (atomically).
+    pub fn save<P: AsRef<Path>>(&self, path: P) -> Result<()> {
+        let path = path
+            .as_ref()
+            .to_str()
+            .ok_or_else(|| Error::new(sys::APOLLO_E_INVALID_ARG, "the path is not valid UTF-8"))?;
+        let path = cstring(path, "the path")?;
+        check(unsafe { sys::apollo_video_save(self.ptr, path.as_ptr()) }).map(|_| ())
+    }
+}
+
+impl Session {
+    /// Shows a video to the model: opens a user message with the video's
+    /// block; the next ask (or add_exchange) completes it with its question.
+    /// Encodes the video first if needed.  Fork the session afterwards to
+    /// ask several questions for the price of one video.
+    pub fn add_video(&mut self, video: &mut Video) -> Result<()> {
+        self.add_video_with(video, |_, _| {}, || false)
+    }
+
+    /// [`add_video`](Self::add_video) with encoding callbacks.
+    pub fn add_video_with<P, A>(
+        &mut self,
+        video: &mut Video,
+        mut progress: P,
+        mut abort: A,
+    ) -> Result<()>
+    where
+        P: FnMut(i32, i32),
+        A: FnMut() -> bool,
+    {
+        let (s, v) = (self.ptr(), video.ptr);
+        let rc = with_encode_params(Some(&mut progress), Some(&mut abort), |p| unsafe {
+            sys::apollo_session_add_video(s, v, p)
+        });
+        self.check(rc).map(|_| ())
     }
 }
 

@@ -107,3 +107,104 @@ fn video_errors() {
         .unwrap();
     assert_eq!(v.n_clips().unwrap(), 2);
 }
+
+struct VideoRef {
+    q1: String,
+    a1: String,
+    q2: String,
+    expect: Vec<i32>,
+    greedy_text: String,
+}
+
+fn video_ref() -> VideoRef {
+    let text = std::fs::read_to_string(
+        common::fixtures().join("reference/tiny-tied/video-cfr/scenario.json"),
+    )
+    .unwrap();
+    let j = common::parse_json(&text);
+    let prompt = j.get("prompt_text").str();
+    let user1 = prompt
+        .split("<|im_start|>user\n")
+        .nth(1)
+        .unwrap()
+        .split("<|im_end|>")
+        .next()
+        .unwrap();
+    let q1 = &user1[user1.rfind("<|video_token|>").unwrap() + "<|video_token|>".len() + 2..];
+    let a1 = prompt
+        .split("<|im_start|>assistant\n")
+        .nth(1)
+        .unwrap()
+        .split("<|im_end|>")
+        .next()
+        .unwrap();
+    let q2 = prompt
+        .split("<|im_start|>user\n")
+        .nth(2)
+        .unwrap()
+        .split("<|im_end|>")
+        .next()
+        .unwrap();
+    let mut expect = j.get("prompt_ids").ids();
+    expect.extend(j.get("greedy_ids").ids());
+    VideoRef {
+        q1: q1.to_string(),
+        a1: a1.to_string(),
+        q2: q2.to_string(),
+        expect,
+        greedy_text: j.get("greedy_text").str().to_string(),
+    }
+}
+
+fn converse(model: &apollo::Model, v: &mut Video, r: &VideoRef, fork: bool) -> usize {
+    let mut s = model.session().unwrap();
+    let mut progress = 0;
+    s.add_video_with(v, |_, _| progress += 1, || false).unwrap();
+    if fork {
+        s = s.fork().unwrap();
+    }
+    s.add_exchange(&r.q1, &r.a1).unwrap();
+    let mut text = String::new();
+    let opts = apollo::AskOptions::new()
+        .greedy()
+        .repetition_penalty(1.0)
+        .max_new_tokens(32);
+    s.ask_streaming(&r.q2, &opts, |t| {
+        text.push_str(t);
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(s.tokens().unwrap(), r.expect);
+    assert_eq!(text, r.greedy_text);
+    progress
+}
+
+#[test]
+fn golden_video_save_load() {
+    let r = video_ref();
+    let model = common::open_model();
+    let mut v = model.video(cfr(), &VideoOptions::new()).unwrap();
+    assert!(!v.is_encoded().unwrap());
+    assert_eq!(converse(&model, &mut v, &r, false), 3);
+    let (emb, dim) = v.embeddings().unwrap();
+    assert_eq!(dim, model.info().unwrap().llm_hidden_size);
+    let path = std::env::temp_dir().join(format!("apollo-rust-{}.apemb", std::process::id()));
+    v.save(&path).unwrap();
+    let mut loaded = Video::load(&model, &path, &VideoOptions::new()).unwrap();
+    assert_eq!(loaded.embeddings().unwrap(), (emb, dim));
+    assert_eq!(converse(&model, &mut loaded, &r, true), 0); // never re-encoded
+    let e = Video::load(&model, &path, &VideoOptions::new().max_clips(2)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn add_video_abort() {
+    let model = common::open_model();
+    let mut v = model.video(cfr(), &VideoOptions::new()).unwrap();
+    let mut s = model.session().unwrap();
+    let e = s.add_video_with(&mut v, |_, _| {}, || true).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    assert!(s.tokens().unwrap().is_empty());
+    assert!(!v.is_encoded().unwrap());
+}
