@@ -50,6 +50,15 @@ static inline int apollo__matmul(apollo__backend *be, const float *x, int64_t M,
     return be->vt->matmul(be, x, M, K, w, bias, y);
 }
 
+/* Single-threaded float32 GEMM for kernels that parallelise themselves
+ * (attention blocks run as pool tasks):
+ *   trans_b = 0:  C[M,N] = A[M,K] . B[K,N]
+ *   trans_b = 1:  C[M,N] = A[M,K] . B[N,K]^T
+ * Row-major with leading dimensions lda/ldb/ldc (elements).  Implemented
+ * with OpenBLAS for every backend (backends/cpu/cpu_blas.c). */
+void apollo__gemm_f32(int trans_b, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, float *C, int64_t ldc);
+
 /* Constructors of the individual backends (backends/<name>/). */
 int apollo__cpu_backend_create(int32_t n_threads, apollo__backend **out);
 #ifdef APOLLO_HAVE_ONEDNN

@@ -2,6 +2,7 @@
 
 #include "apollo.h"
 #include "common/alloc.h"
+#include "backend.h"
 #include "common/status.h"
 
 #include <math.h>
@@ -133,7 +134,12 @@ void apollo__mul_rows(float *x, const float *g, int64_t rows, int64_t dim)
 
 /* ---- attention ------------------------------------------------------------ */
 
-#define ATTN_Q_BLOCK 16
+/* Work is split into (head, block of ATTN_Q_BLOCK queries) tasks.  Each task
+ * forms only its block's scores (ATTN_Q_BLOCK x visible keys) with one GEMM,
+ * applies the causal mask and a float32 softmax per row, and multiplies by
+ * V with a second GEMM: the full n_q x n_k matrix never exists, and the
+ * memory per task is bounded by the block. */
+#define ATTN_Q_BLOCK 64
 
 typedef struct attn_job {
     const float *q, *k, *v;
@@ -152,53 +158,58 @@ static void attn_task(void *vp, int64_t t)
     attn_job *j = vp;
     int64_t h = t / j->n_qblocks, qb = t % j->n_qblocks;
     int64_t i0 = qb * ATTN_Q_BLOCK;
-    int64_t i1 = i0 + ATTN_Q_BLOCK < j->n_q ? i0 + ATTN_Q_BLOCK : j->n_q;
+    int64_t rows = j->n_q - i0 < ATTN_Q_BLOCK ? j->n_q - i0 : ATTN_Q_BLOCK;
     int64_t kh = h / j->group, hd = j->head_dim;
-    float *scores = apollo__malloc((size_t)j->n_k * sizeof(float));
-    float *acc = apollo__malloc((size_t)hd * sizeof(float));
+    /* keys visible to the last query of the block */
+    int64_t n_vis = j->causal ? j->q_pos0 + i0 + rows : j->n_k;
+    float *scores, *ob;
+    size_t bytes;
 
-    if (!scores || !acc) {
+    if (n_vis > j->n_k)
+        n_vis = j->n_k;
+    if (apollo__mul_size((size_t)(rows * n_vis), sizeof(float), &bytes) ||
+        !(scores = apollo__malloc(bytes))) {
         j->failed = 1;
-        apollo__free(scores);
-        apollo__free(acc);
         return;
     }
-    for (int64_t i = i0; i < i1; i++) {
-        const float *qi = j->q + i * j->ldq + h * hd;
-        int64_t n_vis = j->causal ? j->q_pos0 + i + 1 : j->n_k;
+    ob = apollo__malloc((size_t)(rows * hd) * sizeof(float));
+    if (!ob) {
+        apollo__free(scores);
+        j->failed = 1;
+        return;
+    }
+    /* S = Q_blk . K_h^T */
+    apollo__gemm_f32(1, rows, n_vis, hd, j->q + i0 * j->ldq + h * hd, j->ldq,
+                     j->k + kh * hd, j->ldk, scores, n_vis);
+    for (int64_t r = 0; r < rows; r++) {
+        float *srow = scores + r * n_vis;
+        int64_t vis = j->causal ? j->q_pos0 + i0 + r + 1 : n_vis;
         float maxs = -INFINITY, sum = 0;
-        if (n_vis > j->n_k)
-            n_vis = j->n_k;
-        for (int64_t s = 0; s < n_vis; s++) {
-            const float *ks = j->k + s * j->ldk + kh * hd;
-            float d = 0;
-            for (int64_t c = 0; c < hd; c++)
-                d += qi[c] * ks[c];
-            d *= j->scale;
-            scores[s] = d;
-            if (d > maxs)
-                maxs = d;
+        if (vis > n_vis)
+            vis = n_vis;
+        for (int64_t s = 0; s < vis; s++) {
+            srow[s] *= j->scale;
+            if (srow[s] > maxs)
+                maxs = srow[s];
         }
-        for (int64_t s = 0; s < n_vis; s++) {
-            scores[s] = expf(scores[s] - maxs);
-            sum += scores[s];
-        }
-        memset(acc, 0, (size_t)hd * sizeof(float));
-        for (int64_t s = 0; s < n_vis; s++) {
-            const float *vs = j->v + s * j->ldv + kh * hd;
-            float p = scores[s];
-            for (int64_t c = 0; c < hd; c++)
-                acc[c] += p * vs[c];
+        for (int64_t s = 0; s < vis; s++) {
+            srow[s] = expf(srow[s] - maxs);
+            sum += srow[s];
         }
         {
-            float *oi = j->out + i * j->ldo + h * hd;
             float inv = sum > 0 ? 1.0f / sum : 0.0f;
-            for (int64_t c = 0; c < hd; c++)
-                oi[c] = acc[c] * inv;
+            for (int64_t s = 0; s < vis; s++)
+                srow[s] *= inv;
         }
+        for (int64_t s = vis; s < n_vis; s++) /* masked (future) keys */
+            srow[s] = 0.0f;
     }
+    /* O_blk = P . V_h */
+    apollo__gemm_f32(0, rows, hd, n_vis, scores, n_vis, j->v + kh * hd, j->ldv, ob, hd);
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(j->out + (i0 + r) * j->ldo + h * hd, ob + r * hd, (size_t)hd * sizeof(float));
     apollo__free(scores);
-    apollo__free(acc);
+    apollo__free(ob);
 }
 
 int apollo__attention(apollo__pool *pool, const float *q, int64_t ldq, const float *k,
