@@ -554,8 +554,8 @@ typedef struct apollo_video_params {
     uint32_t struct_size;       /**< sizeof(apollo_video_params), set by _init */
     double fps;                 /**< frames per second inside a clip; 0 (default) = the
                                      model's frames_per_clip / clip_duration (2 fps).  Another
-                                     value makes clips last frames_per_clip / fps seconds, and
-                                     the prompt says so */
+                                     value (0.001 to 1000) makes clips last frames_per_clip / fps
+                                     seconds, and the prompt says so */
     int32_t max_clips;          /**< at most this many clips; 0 (default) = the reference's
                                      budget only.  Fewer clips are spread over the same span */
     int32_t n_threads;          /**< decoder threads; 0 (default) = the ctx's n_threads */

@@ -168,6 +168,13 @@ APOLLO_API int apollo_ctx_open(const char *model_dir, const apollo_ctx_params *p
             ctx_destroy(ctx);
             return rc;
         }
+        for (int32_t id = 0; id < apollo__tokenizer_n_tokens(ctx->tok); id++) {
+            const char *b;
+            size_t bl;
+            if (apollo__tokenizer_decode_token(ctx->tok, id, &b, &bl) == APOLLO_OK &&
+                bl > ctx->max_token_bytes)
+                ctx->max_token_bytes = bl;
+        }
     }
     if (ctx->params.precision != APOLLO_PRECISION_F32 &&
         ctx->params.precision != APOLLO_PRECISION_BF16) {

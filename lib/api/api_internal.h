@@ -19,6 +19,7 @@ struct apollo_ctx {
     apollo__model *model;
     apollo__tokenizer *tok;
     apollo__backend *backend;
+    size_t max_token_bytes;         /* longest token's bytes: bounds a text's token count */
 };
 
 /* Takes / drops a reference on behalf of a child handle (session, video);

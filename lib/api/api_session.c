@@ -335,11 +335,31 @@ static int eval_ids(apollo_session *s, const int32_t *ids, size_t n, abort_state
     return eval_mixed(s, ids, n, NULL, ab);
 }
 
+/* Refuses, without tokenizing it, a text of `len` bytes that cannot fit in
+ * the context left: it has at least len / (4 * longest token) tokens (NFC
+ * shrinks UTF-8 at most 3-fold, e.g. Hangul jamo), so a 100 MB prompt is
+ * refused at once instead of after tokenizing all of it. */
+static int check_text_fits(const apollo_session *s, size_t len)
+{
+    const int64_t left = s->ctx->model->llm.context_length - s->kv.n_past;
+    const size_t tb = s->ctx->max_token_bytes;
+    if (tb && len / 4 / tb > (size_t)(left > 0 ? left : 0))
+        return apollo__fail(APOLLO_E_CONTEXT_FULL,
+                            "the prompt (%zu bytes) needs at least %zu more positions but only "
+                            "%lld of the context length %lld are left",
+                            len, len / 4 / tb, (long long)left,
+                            (long long)s->ctx->model->llm.context_length);
+    return APOLLO_OK;
+}
+
 static int eval_text(apollo_session *s, const char *text, abort_state *ab)
 {
     int32_t *ids = NULL;
     size_t n = 0;
-    int rc = apollo__tokenizer_encode(s->ctx->tok, text, strlen(text), &ids, &n);
+    int rc = check_text_fits(s, strlen(text));
+    if (rc)
+        return rc;
+    rc = apollo__tokenizer_encode(s->ctx->tok, text, strlen(text), &ids, &n);
     if (!rc)
         rc = eval_ids(s, ids, n, ab);
     apollo__free(ids);
@@ -567,6 +587,8 @@ APOLLO_API int apollo_session_ask(apollo_session *s, const char *question,
         return session_fail(s, rc);
     if ((rc = resolve_sampling(s, &gp, &smp)))
         return session_fail(s, rc);
+    if ((rc = check_text_fits(s, strlen(question))))
+        return session_fail(s, rc);
 
     memset(&g, 0, sizeof g);
     apollo__sb_init(&g.text);
@@ -615,6 +637,8 @@ APOLLO_API int apollo_session_add_exchange(apollo_session *s, const char *questi
     s->errmsg[0] = '\0';
     if (!question || !answer)
         return session_fail(s, apollo__fail(APOLLO_E_INVALID_ARG, "question or answer is NULL"));
+    if ((rc = check_text_fits(s, strlen(question))) || (rc = check_text_fits(s, strlen(answer))))
+        return session_fail(s, rc);
     tm = mark(s);
     apollo__sb_init(&sb);
     user_message(s, &sb, question);

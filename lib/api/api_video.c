@@ -78,9 +78,11 @@ int apollo__video_make_towers(const apollo__model *m, apollo_video *v)
 
 static int check_params(const apollo_video_params *p)
 {
-    if (!(p->fps >= 0) || !isfinite(p->fps) || p->fps > 1000)
-        return apollo__fail(APOLLO_E_INVALID_ARG, "apollo_video_params: fps %g out of range [0, 1000]",
-                            p->fps);
+    /* 0 = the model's rate; otherwise at least one frame per 1000 s (a
+     * vanishing rate would overflow the sampling arithmetic) */
+    if (!isfinite(p->fps) || (p->fps != 0 && !(p->fps >= 1e-3 && p->fps <= 1000)))
+        return apollo__fail(APOLLO_E_INVALID_ARG,
+                            "apollo_video_params: fps %g out of range (0 or [0.001, 1000])", p->fps);
     if (p->max_clips < 0)
         return apollo__fail(APOLLO_E_INVALID_ARG, "apollo_video_params: max_clips %d is negative",
                             p->max_clips);

@@ -214,6 +214,20 @@ int apollo__embed_store_read(const char *path, apollo__embed_record *rec)
         return apollo__fail(APOLLO_E_FORMAT, "%s: truncated: %zu bytes is too short for a "
                             "saved-embeddings file", path, size);
     }
+    /* Check the magic before reading the whole file, so that a large file
+     * of another kind is refused without reading it into memory. */
+    {
+        unsigned char head[sizeof MAGIC];
+        if (fread(head, 1, sizeof head, f) != sizeof head || fseek(f, 0, SEEK_SET) != 0) {
+            fclose(f);
+            return apollo__fail(APOLLO_E_IO, "%s: read error", path);
+        }
+        if (memcmp(head, MAGIC, sizeof MAGIC) != 0) {
+            fclose(f);
+            return apollo__fail(APOLLO_E_FORMAT, "%s: not a libapollo saved-embeddings file",
+                                path);
+        }
+    }
     buf = apollo__malloc(size);
     if (!buf) {
         fclose(f);
@@ -247,14 +261,17 @@ int apollo__embed_store_read(const char *path, apollo__embed_record *rec)
     }
     zlen = rd_u64(buf + need - 8);
     rec->n_floats = rd_u64(buf + need - 16);
-    if (rec->n_floats > MAX_FLOATS || zlen != size - need - 4) {
+    /* deflate expands at most ~1032:1, so a payload of zlen bytes cannot
+     * hold more than that: refuse before allocating for a lying count */
+    if (rec->n_floats > MAX_FLOATS || zlen != size - need - 4 ||
+        rec->n_floats * sizeof(float) > zlen * 1032u + 64u) {
         rc = apollo__fail(APOLLO_E_FORMAT,
                           "%s: truncated or corrupt (payload of %llu bytes, file holds %zu)",
                           path, (unsigned long long)zlen, size >= need + 4 ? size - need - 4 : 0);
         goto done;
     }
     crc_stored = rd_u32(buf + size - 4);
-    if ((uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(size - 4)) != crc_stored) {
+    if ((uint32_t)crc32_z(crc32(0L, Z_NULL, 0), buf, size - 4) != crc_stored) {
         rc = apollo__fail(APOLLO_E_FORMAT, "%s: checksum mismatch: the file is corrupt", path);
         goto done;
     }

@@ -19,9 +19,9 @@
 #define MAX_FILES 32
 
 typedef struct ckpt {
-    char dir[512];                 /* the mirrored checkpoint */
-    char src[512];                 /* the fixture */
-    char rel[MAX_FILES][256];      /* candidate files, relative */
+    char dir[1024];                /* the mirrored checkpoint */
+    char src[4200];                /* the fixture */
+    char rel[MAX_FILES][512];      /* candidate files, relative */
     int n;
 } ckpt;
 
@@ -52,7 +52,7 @@ static int cmp_rel(const void *a, const void *b)
 /* Mirrors src/rel into dst/rel: folders made, files symlinked. */
 static void mirror(ckpt *c, const char *rel)
 {
-    char sp[1024], dp[1024];
+    char sp[8192], dp[8192];
     DIR *d;
     struct dirent *e;
     snprintf(sp, sizeof sp, "%s/%s", c->src, rel);
@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ckpt *c;
     int k, rc;
-    char dp[1024], sp[1024];
+    char dp[8192], sp[8192];
     apollo__model *m = NULL;
 
     if (!ckpts[0].n)
