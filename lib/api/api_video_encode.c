@@ -11,6 +11,7 @@
 #include "video/video.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FORMAT_NAME "libapollo video embeddings"
@@ -278,6 +279,7 @@ APOLLO_API int apollo_video_save(const apollo_video *video, const char *path)
         return apollo__fail(APOLLO_E_MISUSE, "apollo_video_save: the video is not encoded "
                             "(apollo_video_encode)");
     meta = video->src ? apollo__vsrc_meta(video->src) : &video->saved_meta;
+    apollo__json_watch_reset();
     root = json_pack("{s:s, s:I, s:I}", "format", FORMAT_NAME, "embed_rows",
                      (json_int_t)video->embed_rows, "embed_dim", (json_int_t)video->embed_dim);
     if (!root)
@@ -287,14 +289,17 @@ APOLLO_API int apollo_video_save(const apollo_video *video, const char *path)
     memset(&rec, 0, sizeof rec);
     rec.meta_json = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     json_decref(root);
-    if (!rec.meta_json)
+    if (!rec.meta_json || apollo__json_watch_failed()) {
+        /* a member silently missing would make a file that cannot be loaded */
+        free(rec.meta_json);
         return apollo__fail(APOLLO_E_NOMEM, "out of memory");
+    }
     model_fingerprint(video->ctx->model, rec.fingerprint);
     settings_fingerprint(video->ctx->model, video, &video->params, rec.fingerprint + 16);
     rec.data = video->embeds;
     rec.n_floats = (uint64_t)(video->embed_rows * video->embed_dim);
     rc = apollo__embed_store_write(path, &rec);
-    apollo__free(rec.meta_json);
+    free(rec.meta_json); /* json_dumps memory comes from jansson's allocator */
     return rc;
 }
 

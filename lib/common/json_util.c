@@ -6,15 +6,32 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* jansson's allocator is process-global; install ours once so that JSON
  * memory is counted and can be failed by the allocation tests. */
 static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
 
+/* jansson's parser does not always report a failed allocation (its lexer
+ * drops a failed buffer append and may then mis-parse, succeed with a
+ * damaged string, or -- jansson 2.14 -- write out of bounds), so every parse
+ * watches for one itself.  For the same reason jansson's allocations are
+ * kept out of the allocation-failure injection of the tests (they call
+ * malloc directly): a failure inside jansson cannot be handled safely. */
+static _Thread_local int json_alloc_failed;
+
+static void *json_alloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        json_alloc_failed = 1;
+    return p;
+}
+
 static void install_allocator(void)
 {
-    json_set_alloc_funcs(apollo__malloc, apollo__free);
+    json_set_alloc_funcs(json_alloc, free);
 }
 
 static json_t *parse_error(const json_error_t *err, const char *name, int *rc)
@@ -29,12 +46,29 @@ static json_t *parse_error(const json_error_t *err, const char *name, int *rc)
     return NULL;
 }
 
+void apollo__json_watch_reset(void)
+{
+    pthread_once(&alloc_once, install_allocator);
+    json_alloc_failed = 0;
+}
+
+int apollo__json_watch_failed(void)
+{
+    return json_alloc_failed;
+}
+
 json_t *apollo__json_load_buffer(const char *buf, size_t len, const char *name, int *rc)
 {
     json_error_t err;
     json_t *root;
     pthread_once(&alloc_once, install_allocator);
+    json_alloc_failed = 0;
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    if (json_alloc_failed) {
+        json_decref(root);
+        *rc = apollo__fail(APOLLO_E_NOMEM, "%s: out of memory while parsing JSON", name);
+        return NULL;
+    }
     if (!root)
         return parse_error(&err, name, rc);
     *rc = APOLLO_OK;

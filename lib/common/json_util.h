@@ -30,6 +30,12 @@ int apollo__json_opt_number(const json_t *obj, const char *key, const char *wher
 int apollo__json_opt_bool(const json_t *obj, const char *key, const char *where, int *out);
 int apollo__json_opt_string(const json_t *obj, const char *key, const char *where, const char **out);
 
+/* Building JSON with jansson (json_object_set_new, json_pack, json_dumps)
+ * does not always report a failed allocation: reset the watch, build, then
+ * ask whether any allocation failed on this thread meanwhile. */
+void apollo__json_watch_reset(void);
+int apollo__json_watch_failed(void);
+
 /* Human name of a JSON value's type ("string", "integer", ...). */
 const char *apollo__json_type_name(const json_t *v);
 
