@@ -128,7 +128,43 @@ _BACKENDS = {"auto": C.BACKEND_AUTO, "cpu": C.BACKEND_CPU, "onednn": C.BACKEND_O
 _PRECISIONS = {"f32": C.PRECISION_F32, "bf16": C.PRECISION_BF16}
 
 
-class Model:
+class _Handle:
+    """Lifetime plumbing shared by Model, Session and Video: the C handle
+    lives in ``self._h``; ``close()`` (defined by each class) releases it,
+    also through ``with`` and, as a safety net, garbage collection."""
+
+    _h: Optional[int] = None
+    _what = "handle"
+
+    def close(self) -> None:  # pragma: no cover - each class defines it
+        raise NotImplementedError
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self._release_on_gc()
+        except Exception:
+            pass
+
+    def _release_on_gc(self) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return not self._h
+
+    def _handle(self) -> int:
+        if not self._h:
+            raise ApolloError(C.E_MISUSE, "the %s is closed" % self._what)
+        return self._h
+
+
+class Model(_Handle):
     """A loaded Apollo checkpoint (``apollo_ctx``).
 
     Options: ``n_threads`` (0 = all CPUs), ``backend`` ("auto", "cpu",
@@ -148,7 +184,7 @@ class Model:
                  log: Optional[LogCallback] = None, log_level: int = C.LOG_WARN) -> None:
         lib = C.lib()
         self._lib = lib
-        self._ctx: Optional[int] = None
+        self._h: Optional[int] = None
         p = C.ctx_params()
         lib.apollo_ctx_params_init(byref(p))
         p.n_threads = n_threads
@@ -168,36 +204,20 @@ class Model:
             p.log_fn = self._log_cb
         out = C.ctx_p()
         _check(lib.apollo_ctx_open(_utf8(os.fspath(path), "path"), byref(p), byref(out)))
-        self._ctx = out.value
+        self._h = out.value
         self.path = os.fspath(path)
 
     # lifetime -------------------------------------------------------------
+    _what = "model"
+
     def close(self) -> None:
         """Releases this handle (open sessions keep the weights alive)."""
-        ctx, self._ctx = self._ctx, None
+        ctx, self._h = self._h, None
         if ctx:
             self._lib.apollo_ctx_free(ctx)
 
     def __enter__(self) -> "Model":
         return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    @property
-    def closed(self) -> bool:
-        return not self._ctx
-
-    def _handle(self) -> int:
-        if not self._ctx:
-            raise ApolloError(C.E_MISUSE, "the model is closed")
-        return self._ctx
 
     # queries --------------------------------------------------------------
     @property
@@ -372,7 +392,7 @@ class _Encode:
 # Session
 # --------------------------------------------------------------------------
 
-class Session:
+class Session(_Handle):
     """A conversation (``apollo_session``): its history lives in a KV cache so
     a new question never recomputes earlier turns.
 
@@ -407,32 +427,20 @@ class Session:
             if h:
                 self._lib.apollo_session_free(h)
 
+    _what = "session"
+
     def __enter__(self) -> "Session":
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            h, self._h = self._h, None
-            if h:
-                self._lib.apollo_session_free(h)
-        except Exception:
-            pass
-
-    @property
-    def closed(self) -> bool:
-        return not self._h
+    def _release_on_gc(self) -> None:
+        # no locks from a finalizer: nothing else can hold the session now
+        h, self._h = self._h, None
+        if h:
+            self._lib.apollo_session_free(h)
 
     @property
     def model(self) -> Model:
         return self._model
-
-    def _handle(self) -> int:
-        if not self._h:
-            raise ApolloError(C.E_MISUSE, "the session is closed")
-        return self._h
 
     def _check(self, rc: int) -> int:
         if rc < 0:
@@ -677,7 +685,7 @@ def _video_params(lib: Any, fps: Optional[float], max_clips: Optional[int],
     return p
 
 
-class Video:
+class Video(_Handle):
     """A video (or image) prepared for one model: opened, its metadata read
     and its clips chosen as Apollo's reference loader does (``apollo_video``).
 
@@ -744,6 +752,8 @@ class Video:
         return cls(model, out.value)
 
     # lifetime -------------------------------------------------------------
+    _what = "video"
+
     def close(self) -> None:
         h, self._h = self._h, None
         if h:
@@ -751,24 +761,6 @@ class Video:
 
     def __enter__(self) -> "Video":
         return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    @property
-    def closed(self) -> bool:
-        return not self._h
-
-    def _handle(self) -> int:
-        if not self._h:
-            raise ApolloError(C.E_MISUSE, "the video is closed")
-        return self._h
 
     @classmethod
     def load(cls, model: Model, path: StrPath, **options: Any) -> "Video":
