@@ -33,4 +33,21 @@ static inline uint16_t test_to_f16(float f)
     return (uint16_t)(sign | ((uint32_t)exp << 10) | ((man + 0x1000u) >> 13));
 }
 
+/* n random weights in [-1, 1) stored as F32, BF16 or F16 (dtype_size 4 or
+ * 2; is_bf16 picks between the two 16-bit formats) at dst, which may be
+ * unaligned like the data of a safetensors file. */
+static inline void test_fill_weights(uint32_t *state, unsigned char *dst, int64_t n,
+                                     int dtype_size, int is_bf16)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float v = test_frand(state);
+        if (dtype_size == 4) {
+            memcpy(dst + i * 4, &v, 4);
+        } else {
+            uint16_t h = is_bf16 ? test_to_bf16(v) : test_to_f16(v);
+            memcpy(dst + i * 2, &h, 2);
+        }
+    }
+}
+
 #endif

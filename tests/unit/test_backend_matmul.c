@@ -49,15 +49,7 @@ static void run_case(apollo__backend *be, apollo__dtype dt, int64_t M, int64_t K
         x[i] = frand();
     for (int64_t i = 0; i < N; i++)
         b[i] = frand();
-    for (int64_t i = 0; i < N * K; i++) {
-        float v = frand();
-        if (dt == APOLLO__DT_F32)
-            memcpy(wd + i * 4, &v, 4);
-        else {
-            uint16_t h = dt == APOLLO__DT_BF16 ? to_bf16(v) : to_f16(v);
-            memcpy(wd + i * 2, &h, 2);
-        }
-    }
+    test_fill_weights(&rng, wd, N * K, (int)apollo__dtype_size(dt), dt == APOLLO__DT_BF16);
     w.dtype = dt;
     w.n_dims = 2;
     w.shape[0] = N;
