@@ -114,7 +114,7 @@ static int session_create(apollo_ctx *ctx, const apollo_session_params *pp, apol
     if (!rc) {
         size_t v = (size_t)ctx->model->llm.vocab_size;
         s->logits = apollo__malloc(v * sizeof(float));
-        s->scratch = apollo__malloc(v * 2 * sizeof(float));
+        s->scratch = apollo__malloc(apollo__sampling_scratch_bytes((int64_t)v));
         if (!s->logits || !s->scratch)
             rc = apollo__fail(APOLLO_E_NOMEM, "out of memory");
     }

@@ -77,24 +77,70 @@ typedef struct idx_logit {
     int32_t id;
 } idx_logit;
 
+/* Descending by logit, then descending id: transformers' top-p sorts
+ * ascending with ties in id order and drops from the front, so among equal
+ * logits the higher ids survive a cut.  A total order: the kept set does not
+ * depend on how the candidates were arranged. */
+static int before(const idx_logit *x, const idx_logit *y)
+{
+    return x->logit > y->logit || (x->logit == y->logit && x->id > y->id);
+}
+
 static int cmp_desc(const void *a, const void *b)
 {
     const idx_logit *x = a, *y = b;
-    if (x->logit != y->logit)
-        return x->logit > y->logit ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
+    return before(x, y) ? -1 : before(y, x) ? 1 : 0;
 }
 
-int32_t apollo__sample_next(float *logits, int64_t n_vocab, const int32_t *prev, int64_t n_prev,
-                            const apollo__sampling *s, apollo__rng *rng, void *scratch)
+/* Moves the k first candidates (in the order above) to cand[0..k) in O(n)
+ * expected time (quickselect), so top-k does not sort the whole vocabulary. */
+static void select_top(idx_logit *cand, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1;
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    while (lo < hi) {
+        idx_logit pivot, t;
+        int64_t i = lo, j = hi;
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        pivot = cand[lo + (int64_t)((seed >> 33) % (uint64_t)(hi - lo + 1))];
+        while (i <= j) {
+            while (before(&cand[i], &pivot))
+                i++;
+            while (before(&pivot, &cand[j]))
+                j--;
+            if (i <= j) {
+                t = cand[i];
+                cand[i] = cand[j];
+                cand[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k - 1 <= j)
+            hi = j;
+        else if (k - 1 >= i)
+            lo = i;
+        else
+            break;
+    }
+}
+
+size_t apollo__sampling_scratch_bytes(int64_t n_vocab)
+{
+    return (size_t)n_vocab * (sizeof(idx_logit) + 8 + sizeof(double));
+}
+
+int64_t apollo__sampling_dist(float *logits, int64_t n_vocab, const int32_t *prev,
+                              int64_t n_prev, const apollo__sampling *s, void *scratch,
+                              const int32_t **ids_out, const double **probs_out)
 {
     idx_logit *cand = scratch;
+    int32_t *ids;
+    double *probs;
     int64_t n = 0, keep;
-    double maxl, sum = 0, u, acc = 0;
+    double maxl, sum = 0;
 
     apollo__apply_repetition_penalty(logits, n_vocab, prev, n_prev, s->repetition_penalty);
-    if (!s->do_sample || s->temperature <= 0)
-        return apollo__argmax(logits, n_vocab);
     for (int64_t i = 0; i < n_vocab; i++) {
         float l = logits[i] / s->temperature;
         if (isnan(l) || l == -INFINITY)
@@ -104,44 +150,78 @@ int32_t apollo__sample_next(float *logits, int64_t n_vocab, const int32_t *prev,
         n++;
     }
     if (n == 0)
-        return apollo__argmax(logits, n_vocab);
-    qsort(cand, (size_t)n, sizeof *cand, cmp_desc);
+        return 0;
     keep = n;
-    /* top-k keeps every logit equal to the k-th (transformers compares
-     * against the k-th value). */
+    /* top-k keeps every logit equal to the k-th too (transformers compares
+     * against the k-th value) */
     if (s->top_k > 0 && s->top_k < n) {
-        float kth = cand[s->top_k - 1].logit;
-        keep = s->top_k;
-        while (keep < n && cand[keep].logit >= kth)
-            keep++;
+        int64_t k = s->top_k, m = k;
+        float kth;
+        select_top(cand, n, k);
+        kth = cand[0].logit;
+        for (int64_t i = 1; i < k; i++)
+            if (cand[i].logit < kth)
+                kth = cand[i].logit;
+        for (int64_t i = k; i < n; i++)
+            if (cand[i].logit >= kth) {
+                idx_logit t = cand[m];
+                cand[m++] = cand[i];
+                cand[i] = t;
+            }
+        keep = m;
     }
+    qsort(cand, (size_t)keep, sizeof *cand, cmp_desc);
     maxl = cand[0].logit;
-    /* top-p: transformers sorts ascending and drops tokens whose cumulative
-     * probability is <= 1 - top_p, always keeping the most likely one.
-     * Equivalently, descending: keep a token while the mass strictly after
-     * it (in ascending order, before it) leaves it above 1 - top_p. */
+    /* top-p: transformers sorts ascending and drops the tokens whose
+     * cumulative probability is <= 1 - top_p (keeping at least the most
+     * likely one).  Descending, the cumulative probability of candidate i is
+     * 1 - (mass ranked above it) / total: the kept set is a prefix. */
     if (s->top_p < 1.0f) {
-        double total = 0, below = 0;
+        double total = 0, above = 0;
+        int64_t new_keep = 0;
         for (int64_t i = 0; i < keep; i++)
             total += exp(cand[i].logit - maxl);
-        /* cumulative (ascending) probability of candidate i = 1 - mass of
-         * the candidates ranked above it */
-        int64_t new_keep = 0;
         for (int64_t i = 0; i < keep; i++) {
-            double cum_asc = 1.0 - below / total; /* includes candidate i */
-            if (cum_asc > 1.0 - (double)s->top_p || i == 0)
+            if (1.0 - above / total > 1.0 - (double)s->top_p || i == 0)
                 new_keep = i + 1;
-            below += exp(cand[i].logit - maxl);
+            above += exp(cand[i].logit - maxl);
         }
         keep = new_keep;
     }
+    /* scratch layout: candidates [8 V bytes] | ids [4 V] + pad | probs [8 V] */
+    ids = (int32_t *)(void *)((char *)scratch + (size_t)n_vocab * sizeof(idx_logit));
+    probs = (double *)(void *)((char *)scratch + (size_t)n_vocab * (sizeof(idx_logit) + 8));
     for (int64_t i = 0; i < keep; i++)
         sum += exp(cand[i].logit - maxl);
-    u = apollo__rng_uniform(rng) * sum;
     for (int64_t i = 0; i < keep; i++) {
-        acc += exp(cand[i].logit - maxl);
-        if (u < acc)
-            return cand[i].id;
+        probs[i] = exp(cand[i].logit - maxl) / sum;
+        ids[i] = cand[i].id;
     }
-    return cand[keep - 1].id;
+    *ids_out = ids;
+    *probs_out = probs;
+    return keep;
+}
+
+int32_t apollo__sample_next(float *logits, int64_t n_vocab, const int32_t *prev, int64_t n_prev,
+                            const apollo__sampling *s, apollo__rng *rng, void *scratch)
+{
+    const int32_t *ids;
+    const double *probs;
+    double u, acc = 0;
+    int64_t n;
+
+    if (!s->do_sample || s->temperature <= 0) {
+        apollo__apply_repetition_penalty(logits, n_vocab, prev, n_prev, s->repetition_penalty);
+        return apollo__argmax(logits, n_vocab);
+    }
+    n = apollo__sampling_dist(logits, n_vocab, prev, n_prev, s, scratch, &ids, &probs);
+    if (n == 0)
+        return apollo__argmax(logits, n_vocab);
+    u = apollo__rng_uniform(rng);
+    for (int64_t i = 0; i < n; i++) {
+        acc += probs[i];
+        if (u < acc)
+            return ids[i];
+    }
+    return ids[n - 1];
 }

@@ -6,6 +6,7 @@
 #ifndef APOLLO_SAMPLER_H
 #define APOLLO_SAMPLER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct apollo__sampling {
@@ -32,8 +33,22 @@ void apollo__apply_repetition_penalty(float *logits, int64_t n_vocab, const int3
 /* Index of the largest logit (the first one on ties, like torch.argmax). */
 int32_t apollo__argmax(const float *logits, int64_t n_vocab);
 
-/* Chooses the next token.  `logits` is modified in place; `scratch` must
- * hold 2*n_vocab floats' worth of bytes (indices + probabilities). */
+/* The distribution sampling draws from (do_sample must be set): after the
+ * penalty, temperature, top-k and top-p, the kept token ids (most likely
+ * first) and their probabilities.  Returns the number kept (>= 1), or 0 if
+ * every logit is -inf/NaN.  ids/probs point into `scratch` (of
+ * apollo__sampling_scratch_bytes(n_vocab) bytes) and live until it is
+ * reused.  `logits` is
+ * modified in place (the penalty). */
+int64_t apollo__sampling_dist(float *logits, int64_t n_vocab, const int32_t *prev,
+                              int64_t n_prev, const apollo__sampling *s, void *scratch,
+                              const int32_t **ids, const double **probs);
+
+/* Bytes of scratch the two functions below need. */
+size_t apollo__sampling_scratch_bytes(int64_t n_vocab);
+
+/* Chooses the next token.  `logits` is modified in place; `scratch` holds
+ * apollo__sampling_scratch_bytes(n_vocab) bytes. */
 int32_t apollo__sample_next(float *logits, int64_t n_vocab, const int32_t *prev, int64_t n_prev,
                             const apollo__sampling *s, apollo__rng *rng, void *scratch);
 

@@ -27,4 +27,5 @@ test -f "$ROOT/tests/fixtures/tokenizer/qwen2.5/tokenizer.json" || {
 cd "$HERE"
 "$PY" make_checkpoints.py
 "$PY" reference.py
+"$PY" sampling_reference.py
 "$HERE/make_manifest.sh"
