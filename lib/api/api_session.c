@@ -724,11 +724,6 @@ APOLLO_API int apollo_session_add_video(apollo_session *s, apollo_video *video,
         ab.fn = ep.abort_fn;
         ab.ud = ep.abort_user_data;
     }
-    rc = apollo__video_encode(video, params, &s->cancel);
-    if (rc) {
-        atomic_store(&s->cancel, 0);
-        return session_fail(s, rc);
-    }
     pl = &video->plan;
 
     /* The reference tokenizes the text between placeholders span by span:
@@ -776,6 +771,16 @@ APOLLO_API int apollo_session_add_video(apollo_session *s, apollo_video *video,
         }
     }
     apollo__sb_free(&sb);
+    /* Check the fit before encoding: a video that cannot be shown must not
+     * cost its encoding first. */
+    if (!rc && (int64_t)n > s->ctx->model->llm.context_length - s->kv.n_past)
+        rc = apollo__fail(APOLLO_E_CONTEXT_FULL,
+                          "the video needs %zu positions but only %lld of the context length "
+                          "%lld are left (fewer clips: apollo_video_params.max_clips)",
+                          n, (long long)(s->ctx->model->llm.context_length - s->kv.n_past),
+                          (long long)s->ctx->model->llm.context_length);
+    if (!rc)
+        rc = apollo__video_encode(video, params, &s->cancel);
     tm = mark(s);
     if (!rc)
         rc = eval_mixed(s, ids, n, video->embeds, &ab);

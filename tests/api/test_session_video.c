@@ -338,6 +338,32 @@ static void cancellation_and_misuse(void)
                      APOLLO_E_CONFIG);
         CHECK_STR_CONTAINS(apollo_last_errmsg(), "another model");
     }
+    /* A video that cannot fit is refused before it is encoded. */
+    {
+        enum { N_FR = 10000, W = 8, H = 8 };
+        uint8_t *rgb = calloc((size_t)N_FR * W * H * 3, 1);
+        apollo_video_params vp;
+        apollo_video *big = NULL;
+        apollo_session *s2 = NULL;
+        apollo_encode_params ep2;
+        apollo_video_params_init(&vp);
+        vp.clip_sampling_ratio = 4.0; /* a large clip budget */
+        vp.borrow = 1;
+        CHECK_EQ_INT(apollo_video_open_frames(ctx, rgb, N_FR, W, H, 0, 2.0, NULL, &vp, &big),
+                     APOLLO_OK);
+        CHECK(apollo_video_n_clips(big) > 1000);
+        CHECK_EQ_INT(apollo_session_new(ctx, NULL, &s2), APOLLO_OK);
+        apollo_encode_params_init(&ep2);
+        ep2.progress_fn = on_progress;
+        n_progress = 0;
+        CHECK_EQ_INT(apollo_session_add_video(s2, big, &ep2), APOLLO_E_CONTEXT_FULL);
+        CHECK_STR_CONTAINS(apollo_session_errmsg(s2), "max_clips");
+        CHECK_EQ_INT(n_progress, 0);
+        CHECK_EQ_INT(apollo_video_is_encoded(big), 0);
+        apollo_session_free(s2);
+        apollo_video_free(big);
+        free(rgb);
+    }
     apollo_session_free(s_other);
     apollo_session_free(s);
     apollo_video_free(v);
