@@ -725,6 +725,7 @@ APOLLO_API int apollo_session_add_video(apollo_session *s, apollo_video *video,
         ab.ud = ep.abort_user_data;
     }
     pl = &video->plan;
+    rc = APOLLO_OK;
 
     /* The reference tokenizes the text between placeholders span by span:
      * [template + "<|im_start|>user\n" + header + clip 0's prefix], then per
