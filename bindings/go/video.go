@@ -51,21 +51,30 @@ func newVideo(ptr *C.apollo_video, cr *core) *Video {
 	return v
 }
 
-// OpenVideo opens a video or image file.
-func (m *Model) OpenVideo(path string, opts *VideoOptions) (*Video, error) {
+// videoFromPath runs one of the path-taking constructors (open, load).
+func (m *Model) videoFromPath(path string, opts *VideoOptions,
+	open func(*C.apollo_ctx, *C.char, *C.apollo_video_params, **C.apollo_video) C.int) (*Video, error) {
 	var p C.apollo_video_params
 	opts.raw(&p)
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var out *C.apollo_video
 	err := m.with(func(ctx *C.apollo_ctx) error {
-		_, err := call(func() C.int { return C.apollo_video_open_file(ctx, cpath, &p, &out) })
+		_, err := call(func() C.int { return open(ctx, cpath, &p, &out) })
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return newVideo(out, m.core), nil
+}
+
+// OpenVideo opens a video or image file.
+func (m *Model) OpenVideo(path string, opts *VideoOptions) (*Video, error) {
+	return m.videoFromPath(path, opts,
+		func(ctx *C.apollo_ctx, cpath *C.char, p *C.apollo_video_params, out **C.apollo_video) C.int {
+			return C.apollo_video_open_file(ctx, cpath, p, out)
+		})
 }
 
 // OpenVideoMemory opens a complete video or image file held in memory (copied).
@@ -328,19 +337,10 @@ func (v *Video) Save(path string) error {
 // LoadVideo loads a video saved by Video.Save (already encoded); opts must
 // be the options it was opened with (ErrConfig otherwise).
 func (m *Model) LoadVideo(path string, opts *VideoOptions) (*Video, error) {
-	var p C.apollo_video_params
-	opts.raw(&p)
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
-	var out *C.apollo_video
-	err := m.with(func(ctx *C.apollo_ctx) error {
-		_, err := call(func() C.int { return C.apollo_video_load(ctx, cpath, &p, &out) })
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return newVideo(out, m.core), nil
+	return m.videoFromPath(path, opts,
+		func(ctx *C.apollo_ctx, cpath *C.char, p *C.apollo_video_params, out **C.apollo_video) C.int {
+			return C.apollo_video_load(ctx, cpath, p, out)
+		})
 }
 
 // AddVideo shows a video to the model: it opens a user message with the
