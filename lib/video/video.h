@@ -237,6 +237,10 @@ void apollo__pad_square_rgb(const uint8_t *src, int32_t w, int32_t h, size_t str
 int apollo__resize_pillow_bicubic(const uint8_t *src, int32_t sw, int32_t sh, size_t sstride,
                                   uint8_t *dst, int32_t dw, int32_t dh);
 
+/* Tests: 1 makes the resizes use only their scalar code (identical
+ * results, slower); returns the previous setting.  Process-wide. */
+int apollo__resize_disable_simd(int disable);
+
 /* OpenCV cv2.resize(..., INTER_LINEAR) for CV_8UC3: half-pixel centres,
  * borders clamped, 11-bit fixed-point weights, the SIMD row rounding of
  * VResizeLinearVec_32s8u; an exact 2x downscale takes OpenCV's INTER_AREA

@@ -4,12 +4,31 @@
  *   - OpenCV's cv2.resize(INTER_LINEAR) for 8-bit images (resize.cpp).
  * Written from the published algorithms; no code was copied. */
 #include "video.h"
+#include "video_resize_simd.h"
 
 #include "common/alloc.h"
 #include "common/status.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
+
+/* Set by tests to compare the SIMD kernels with the scalar ones. */
+static _Atomic int simd_disabled;
+
+int apollo__resize_disable_simd(int disable)
+{
+    return atomic_exchange(&simd_disabled, disable);
+}
+
+static int use_avx2(void)
+{
+#if APOLLO__RESIZE_HAVE_AVX2
+    return !atomic_load(&simd_disabled) && __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
 
 /* ---- padding --------------------------------------------------------------------------- */
 
@@ -173,9 +192,9 @@ static inline uint8_t pil_clip8(int32_t v)
 }
 
 static void pil_hrow(const uint8_t *in, const int32_t *hb, const int32_t *hk, int32_t hks,
-                     int32_t dw, uint8_t *out)
+                     int32_t x0, int32_t x1, uint8_t *out)
 {
-    for (int32_t xx = 0; xx < dw; xx++) {
+    for (int32_t xx = x0; xx < x1; xx++) {
         int32_t xmin = hb[xx * 2], xmax = hb[xx * 2 + 1];
         const int32_t *k = hk + (size_t)xx * hks;
         int32_t s0 = 1 << (PIL_PRECISION_BITS - 1), s1 = s0, s2 = s0;
@@ -191,13 +210,59 @@ static void pil_hrow(const uint8_t *in, const int32_t *hb, const int32_t *hk, in
     }
 }
 
+/* Horizontal coefficients laid out for apollo__pil_hrow_avx2. */
+typedef struct pil_simd {
+    int32_t *kexp, n_groups, end;
+} pil_simd;
+
+static int pil_simd_init(pil_simd *v, const int32_t *hb, const int32_t *hk, int32_t hks,
+                         int32_t sw, int32_t dw)
+{
+    v->kexp = NULL;
+    v->n_groups = 0;
+    v->end = 0;
+#if APOLLO__RESIZE_HAVE_AVX2
+    if (!use_avx2())
+        return APOLLO_OK;
+    v->n_groups = (hks + 3) / 4;
+    v->kexp = apollo__malloc((size_t)dw * (size_t)v->n_groups * 16 * sizeof *v->kexp);
+    if (!v->kexp)
+        return APOLLO_E_NOMEM;
+    for (int32_t xx = 0; xx < dw; xx++)
+        for (int32_t j = 0; j < v->n_groups * 4; j++)
+            for (int c = 0; c < 4; c++)
+                v->kexp[((size_t)xx * v->n_groups * 4 + j) * 4 + c] =
+                    j < hks ? hk[(size_t)xx * hks + j] : 0;
+    v->end = apollo__pil_hrow_avx2_end(sw, hb, dw);
+#else
+    (void)hb, (void)hk, (void)hks, (void)sw, (void)dw;
+#endif
+    return APOLLO_OK;
+}
+
+static void pil_hrow_any(const pil_simd *v, const uint8_t *in, const int32_t *hb, const int32_t *hk,
+                         int32_t hks, int32_t dw, uint8_t *out)
+{
+    int32_t x = 0;
+#if APOLLO__RESIZE_HAVE_AVX2
+    if (v->kexp) {
+        apollo__pil_hrow_avx2(in, hb, v->kexp, v->n_groups, 0, v->end, out);
+        x = v->end;
+    }
+#else
+    (void)v;
+#endif
+    pil_hrow(in, hb, hk, hks, x, dw, out);
+}
+
 /* Pillow's two-pass resize of the (virtual) canvas r (sw x sh). */
 static int pil_resize(pad_rows *r, int32_t sw, int32_t sh, uint8_t *dst, int32_t dw, int32_t dh)
 {
     int32_t *hb = NULL, *hk = NULL, *vb = NULL, *vk = NULL;
     int32_t hks = 0, vks, y_first, y_last, rows;
     uint8_t *tmp = NULL, *fill_out = NULL;
-    int need_h = sw != dw, need_v = sh != dh, is_fill;
+    pil_simd simd = {NULL, 0, 0};
+    int need_h = sw != dw, need_v = sh != dh, is_fill, avx2 = use_avx2();
     size_t orow = (size_t)dw * 3;
 
     if (!need_h && !need_v) {
@@ -205,7 +270,7 @@ static int pil_resize(pad_rows *r, int32_t sw, int32_t sh, uint8_t *dst, int32_t
             memcpy(dst + (size_t)y * orow, pad_row(r, y, &is_fill), orow);
         return APOLLO_OK;
     }
-    if (need_h && !(hks = pil_coeffs(sw, dw, &hb, &hk)))
+    if (need_h && (!(hks = pil_coeffs(sw, dw, &hb, &hk)) || pil_simd_init(&simd, hb, hk, hks, sw, dw)))
         goto oom;
     if (!(vks = pil_coeffs(sh, dh, &vb, &vk)))
         goto oom;
@@ -228,13 +293,13 @@ static int pil_resize(pad_rows *r, int32_t sw, int32_t sh, uint8_t *dst, int32_t
             memcpy(out, in, (size_t)sw * 3);
         } else if (is_fill) {
             if (!fill_out) {
-                pil_hrow(in, hb, hk, hks, dw, out);
+                pil_hrow_any(&simd, in, hb, hk, hks, dw, out);
                 fill_out = out;
             } else {
                 memcpy(out, fill_out, orow);
             }
         } else {
-            pil_hrow(in, hb, hk, hks, dw, out);
+            pil_hrow_any(&simd, in, hb, hk, hks, dw, out);
         }
     }
     if (need_v) {
@@ -245,7 +310,14 @@ static int pil_resize(pad_rows *r, int32_t sw, int32_t sh, uint8_t *dst, int32_t
             const int32_t *k = vk + (size_t)yy * vks;
             uint8_t *out = dst + (size_t)yy * orow;
             const uint8_t *base = tmp + (size_t)ymin * vstride;
-            for (int32_t xx = 0; xx < w3; xx++) {
+            int32_t xx = 0;
+#if APOLLO__RESIZE_HAVE_AVX2
+            if (avx2)
+                xx = apollo__pil_vrow_avx2(base, vstride, k, ymax, w3, out);
+#else
+            (void)avx2;
+#endif
+            for (; xx < w3; xx++) {
                 int32_t acc = 1 << (PIL_PRECISION_BITS - 1);
                 const uint8_t *p = base + xx;
                 for (int32_t y = 0; y < ymax; y++)
@@ -256,6 +328,7 @@ static int pil_resize(pad_rows *r, int32_t sw, int32_t sh, uint8_t *dst, int32_t
     } else {
         memcpy(dst, tmp, (size_t)dh * orow);
     }
+    apollo__free(simd.kexp);
     apollo__free(hb);
     apollo__free(hk);
     apollo__free(vb);
@@ -263,6 +336,7 @@ static int pil_resize(pad_rows *r, int32_t sw, int32_t sh, uint8_t *dst, int32_t
     apollo__free(tmp);
     return APOLLO_OK;
 oom:
+    apollo__free(simd.kexp);
     apollo__free(hb);
     apollo__free(hk);
     apollo__free(vb);

@@ -28,4 +28,6 @@ cd "$HERE"
 "$PY" make_checkpoints.py
 "$PY" reference.py
 "$PY" sampling_reference.py
+mkdir -p "$ROOT/tests/fixtures/reference/resize"
+"$PY" resize_reference.py "$ROOT/tests/fixtures/reference/resize/large_frames.json"
 "$HERE/make_manifest.sh"
