@@ -4,11 +4,17 @@
  * video runs in its own child process, so VmHWM is per video).
  *
  *   bench_video [--res 1920x1080] [--minutes 1,10,60] [--threads 2]
- *               [--dir /tmp] [--full] [--no-preprocess]
+ *               [--dir /tmp] [--preset veryfast] [--full] [--no-preprocess]
+ *               [--floor]
  *
  * Videos are generated with the ffmpeg CLI on first use (a 1-minute
- * testsrc2 clip, looped with stream copy for longer ones) and kept in
- * --dir.  --full samples 2 fps over the whole video (no clip budget). */
+ * testsrc2 clip encoded by x264 with --preset: veryfast has B-frames like
+ * typical camera and web files, ultrafast has none; longer videos loop it
+ * with stream copy) and kept in --dir.  --full samples 2 fps over the whole
+ * video (no clip budget).  --floor also times the ffmpeg CLI decoding every
+ * frame of the same file with the same thread count (`-f null`, no pixel
+ * conversion): the speed of libavcodec itself on this machine, for the
+ * ratio. */
 #include "common/status.h"
 #include "common/threadpool.h"
 #include "video/video.h"
@@ -57,17 +63,23 @@ static int exists(const char *p)
     return stat(p, &sb) == 0 && sb.st_size > 0;
 }
 
-static int make_videos(const char *dir, int w, int h, const int *minutes, int n)
+static void video_path(char *out, size_t n, const char *dir, int w, int h, const char *preset,
+                       int minutes)
+{
+    snprintf(out, n, "%s/apollo_bench_%dx%d_%s_%dmin.mp4", dir, w, h, preset, minutes);
+}
+
+static int make_videos(const char *dir, int w, int h, const char *preset, const int *minutes, int n)
 {
     char one[512], cmd[2048];
-    snprintf(one, sizeof one, "%s/apollo_bench_%dx%d_1min.mp4", dir, w, h);
+    video_path(one, sizeof one, dir, w, h, preset, 1);
     if (!exists(one)) {
         double t = now_s();
         snprintf(cmd, sizeof cmd,
                  "ffmpeg -hide_banner -loglevel error -y -nostdin -f lavfi -i "
-                 "testsrc2=size=%dx%d:rate=30000/1001 -t 60 -c:v libx264 -preset ultrafast "
+                 "testsrc2=size=%dx%d:rate=30000/1001 -t 60 -c:v libx264 -preset %s "
                  "-crf 28 -pix_fmt yuv420p '%s'",
-                 w, h, one);
+                 w, h, preset, one);
         fprintf(stderr, "generating %s ...\n", one);
         if (system(cmd) != 0)
             return -1;
@@ -77,7 +89,7 @@ static int make_videos(const char *dir, int w, int h, const int *minutes, int n)
         char out[512];
         if (minutes[i] == 1)
             continue;
-        snprintf(out, sizeof out, "%s/apollo_bench_%dx%d_%dmin.mp4", dir, w, h, minutes[i]);
+        video_path(out, sizeof out, dir, w, h, preset, minutes[i]);
         if (exists(out))
             continue;
         snprintf(cmd, sizeof cmd,
@@ -154,9 +166,28 @@ static int run_one(const char *path, int minutes, int threads, int full, int pre
     return 0;
 }
 
+/* The ffmpeg CLI decoding every frame of path: wall and CPU seconds. */
+static int ffmpeg_floor(const char *path, int threads, double *wall, double *cpu)
+{
+    char cmd[1024];
+    struct rusage a, b;
+    double t0 = now_s();
+    int rc;
+    snprintf(cmd, sizeof cmd, "ffmpeg -hide_banner -loglevel error -nostdin -threads %d -i '%s' -f null -",
+             threads, path);
+    getrusage(RUSAGE_CHILDREN, &a);
+    rc = system(cmd);
+    getrusage(RUSAGE_CHILDREN, &b);
+    *wall = now_s() - t0;
+    *cpu = (double)(b.ru_utime.tv_sec - a.ru_utime.tv_sec) + (b.ru_utime.tv_usec - a.ru_utime.tv_usec) * 1e-6 +
+           (double)(b.ru_stime.tv_sec - a.ru_stime.tv_sec) + (b.ru_stime.tv_usec - a.ru_stime.tv_usec) * 1e-6;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    int w = 1920, h = 1080, threads = 2, full = 0, preprocess = 1;
+    int w = 1920, h = 1080, threads = 2, full = 0, preprocess = 1, floor = 0;
+    const char *preset = "veryfast";
     int minutes[8] = {1, 10, 60}, n_min = 3;
     const char *dir = "/tmp";
     for (int i = 1; i < argc; i++) {
@@ -170,6 +201,10 @@ int main(int argc, char **argv)
             full = 1;
         else if (!strcmp(argv[i], "--no-preprocess"))
             preprocess = 0;
+        else if (!strcmp(argv[i], "--floor"))
+            floor = 1;
+        else if (!strcmp(argv[i], "--preset") && i + 1 < argc)
+            preset = argv[++i];
         else if (!strcmp(argv[i], "--minutes") && i + 1 < argc) {
             char *s = argv[++i];
             n_min = 0;
@@ -182,11 +217,11 @@ int main(int argc, char **argv)
             }
         } else {
             fprintf(stderr, "usage: %s [--res WxH] [--minutes 1,10,60] [--threads N] [--dir D] "
-                            "[--full] [--no-preprocess]\n", argv[0]);
+                            "[--preset P] [--full] [--no-preprocess] [--floor]\n", argv[0]);
             return 2;
         }
     }
-    if (make_videos(dir, w, h, minutes, n_min)) {
+    if (make_videos(dir, w, h, preset, minutes, n_min)) {
         fprintf(stderr, "cannot generate the videos (is the ffmpeg CLI installed?)\n");
         return 1;
     }
@@ -196,16 +231,19 @@ int main(int argc, char **argv)
         char path[512];
         pid_t pid;
         int status;
-        if (minutes[i] == 1)
-            snprintf(path, sizeof path, "%s/apollo_bench_%dx%d_1min.mp4", dir, w, h);
-        else
-            snprintf(path, sizeof path, "%s/apollo_bench_%dx%d_%dmin.mp4", dir, w, h, minutes[i]);
+        double t0 = now_s(), ours, fw, fc;
+        video_path(path, sizeof path, dir, w, h, preset, minutes[i]);
         fflush(stdout);
         pid = fork();
         if (pid == 0)
             _exit(run_one(path, minutes[i], threads, full, preprocess));
         if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
             fprintf(stderr, "%s: failed\n", path);
+        ours = now_s() - t0;
+        if (floor && ffmpeg_floor(path, threads, &fw, &fc) == 0)
+            printf("%3d min ffmpeg CLI decoding every frame (-threads %d, -f null): %7.2f s wall "
+                   "(cpu %7.2f s) | libapollo (process incl. start) / ffmpeg = %.2f\n",
+                   minutes[i], threads, fw, fc, ours / fw);
     }
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "common/status.h"
 #include "common/threadpool.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,16 @@ struct apollo__clip_iter {
 
     cached_frame *cache;
     int32_t n_cache, cap_cache;
+    /* frame buffers of dropped cache entries, reused (a 720p frame is
+     * 2.7 MB: a fresh allocation each time costs a mmap and page faults) */
+    uint8_t **spare;
+    int32_t n_spare, cap_spare;
+
+    /* clip whose frames a pool task decoded while the previous clip was
+     * being preprocessed (-1: none); its outcome and message */
+    int32_t prefetched;
+    int prefetch_rc;
+    char prefetch_msg[256];
 
     int32_t next_clip;
     int32_t width, height;
@@ -153,6 +164,9 @@ void apollo__clip_iter_free(apollo__clip_iter *it)
     for (int32_t i = 0; i < it->n_cache; i++)
         apollo__free(it->cache[i].rgb);
     apollo__free(it->cache);
+    for (int32_t i = 0; i < it->n_spare; i++)
+        apollo__free(it->spare[i]);
+    apollo__free(it->spare);
     apollo__free(it->uniq);
     apollo__free(it->uniq_last);
     for (int32_t i = 0; i < APOLLO__VIDEO_MAX_TOWERS; i++)
@@ -173,6 +187,7 @@ int apollo__clip_iter_rewind(apollo__clip_iter *it)
     it->n_cache = 0;
     it->next_clip = 0;
     it->next_uniq = 0;
+    it->prefetched = -1;
     return apollo__vsrc_set_targets(it->src, it->uniq, it->n_uniq);
 }
 
@@ -265,6 +280,31 @@ oom:
     return apollo__fail(APOLLO_E_NOMEM, "out of memory (clip iterator)");
 }
 
+/* A frame buffer of fsize bytes: a spare one if there is, else new. */
+static uint8_t *frame_buffer(apollo__clip_iter *it, size_t fsize)
+{
+    if (it->n_spare)
+        return it->spare[--it->n_spare];
+    return apollo__malloc(fsize);
+}
+
+/* Keeps a dropped frame's buffer for reuse (frees it when the spare list
+ * cannot grow). */
+static void frame_release(apollo__clip_iter *it, uint8_t *rgb)
+{
+    if (it->n_spare == it->cap_spare) {
+        int32_t nc = it->cap_spare ? it->cap_spare * 2 : 8;
+        uint8_t **p = apollo__realloc(it->spare, (size_t)nc * sizeof *p);
+        if (!p) {
+            apollo__free(rgb);
+            return;
+        }
+        it->spare = p;
+        it->cap_spare = nc;
+    }
+    it->spare[it->n_spare++] = rgb;
+}
+
 static cached_frame *cache_find(apollo__clip_iter *it, int64_t index)
 {
     for (int32_t i = 0; i < it->n_cache; i++)
@@ -306,7 +346,7 @@ static int fetch(apollo__clip_iter *it, int64_t index)
         }
         {
             cached_frame *cf = &it->cache[it->n_cache];
-            cf->rgb = apollo__malloc(fsize);
+            cf->rgb = frame_buffer(it, fsize);
             if (!cf->rgb)
                 return apollo__fail(APOLLO_E_NOMEM, "out of memory (decoded frame, %zu bytes)", fsize);
             for (int32_t y = 0; y < it->height; y++)
@@ -319,18 +359,55 @@ static int fetch(apollo__clip_iter *it, int64_t index)
     return APOLLO_OK;
 }
 
-static void pp_task_run(void *arg, int64_t i)
+static void pp_task_run(apollo__clip_iter *it, int32_t k)
 {
-    apollo__clip_iter *it = arg;
-    const pp_task *task = &it->tasks[i];
+    const pp_task *task = &it->tasks[k];
     const apollo__video_tower_pp *pp = &it->towers[task->tower];
-    int32_t k = (int32_t)i;
     it->task_rc[k] = apollo__preprocess_frame_u8(pp, it->clip_rgb[task->t], it->width, it->height,
                                                  (size_t)it->width * 3, it->u8[k], &it->scratch[k],
                                                  &it->scratch_cap[k]);
     if (!it->task_rc[k])
         normalise(pp, (const float(*)[256])it->lut[task->tower], it->u8[k], task->t,
                   it->plan->frames_per_clip, it->pixels[task->tower]);
+}
+
+/* Decodes every frame of clip c into the cache. */
+static int fetch_clip(apollo__clip_iter *it, int32_t c)
+{
+    int32_t fpc = it->plan->frames_per_clip;
+    for (int32_t k = 0; k < fpc; k++) {
+        int rc = fetch(it, it->plan->indices[(int64_t)c * fpc + k]);
+        if (rc)
+            return rc;
+    }
+    return APOLLO_OK;
+}
+
+/* Pool task: with prefetch, task 0 decodes the next clip (on one thread,
+ * with libavcodec's own threads) while the other tasks preprocess this
+ * clip's frames. */
+typedef struct clip_job {
+    apollo__clip_iter *it;
+    int32_t prefetch; /* clip to decode in task 0, or -1 */
+} clip_job;
+
+static void clip_task(void *arg, int64_t i)
+{
+    clip_job *job = arg;
+    apollo__clip_iter *it = job->it;
+    if (job->prefetch >= 0) {
+        if (i == 0) {
+            it->prefetch_rc = fetch_clip(it, job->prefetch);
+            if (it->prefetch_rc) {
+                snprintf(it->prefetch_msg, sizeof it->prefetch_msg, "%s", apollo__errmsg());
+                apollo__clear_error();
+            }
+            it->prefetched = job->prefetch;
+            return;
+        }
+        i--;
+    }
+    pp_task_run(it, (int32_t)i);
 }
 
 int apollo__clip_iter_next(apollo__clip_iter *it, apollo__clip *clip)
@@ -350,16 +427,21 @@ int apollo__clip_iter_next(apollo__clip_iter *it, apollo__clip *clip)
     /* drop frames no clip from here on needs */
     for (int32_t i = 0; i < it->n_cache;) {
         if (it->cache[i].last_clip < c) {
-            apollo__free(it->cache[i].rgb);
+            frame_release(it, it->cache[i].rgb);
             it->cache[i] = it->cache[--it->n_cache];
         } else {
             i++;
         }
     }
-    for (int32_t k = 0; k < fpc; k++) {
-        int64_t idx = plan->indices[(int64_t)c * fpc + k];
-        if ((rc = fetch(it, idx)))
-            return rc;
+    if (it->prefetched == c) {
+        it->prefetched = -1;
+        if (it->prefetch_rc) {
+            /* the decoder stopped at the error: stay there */
+            it->prefetched = c;
+            return apollo__fail(it->prefetch_rc, "%s", it->prefetch_msg);
+        }
+    } else if ((rc = fetch_clip(it, c))) {
+        return rc;
     }
     /* pointers after all fetches (the cache array may have moved) */
     for (int32_t k = 0; k < fpc; k++) {
@@ -369,11 +451,13 @@ int apollo__clip_iter_next(apollo__clip_iter *it, apollo__clip *clip)
     }
 
     if (it->n_tasks) {
-        if (it->pool && apollo__pool_size(it->pool) > 1)
-            apollo__pool_for(it->pool, it->n_tasks, pp_task_run, it);
-        else
+        if (it->pool && apollo__pool_size(it->pool) > 1) {
+            clip_job job = {it, c + 1 < plan->n_clips ? c + 1 : -1};
+            apollo__pool_for(it->pool, it->n_tasks + (job.prefetch >= 0), clip_task, &job);
+        } else {
             for (int32_t k = 0; k < it->n_tasks; k++)
                 pp_task_run(it, k);
+        }
         for (int32_t k = 0; k < it->n_tasks; k++)
             if (it->task_rc[k])
                 return it->task_rc[k];
