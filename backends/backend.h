@@ -3,8 +3,10 @@
  * operations below; lib/nn never calls BLAS or oneDNN directly.
  *
  * Conventions: activations are float32, row-major; a weight is an
- * apollo__tensor [N, K] (PyTorch Linear layout) in F32, BF16 or F16;
- * results are float32. */
+ * apollo__tensor [N, K] (PyTorch Linear layout) in F32, BF16 or F16, or Q8
+ * (int8 rows with per-row scales, made at ctx open for
+ * APOLLO_PRECISION_INT8; a backend without its own Q8 path passes these to
+ * apollo__cpu_matmul_isa, backends/cpu/cpu_kernels.h); results are float32. */
 #ifndef APOLLO_BACKEND_H
 #define APOLLO_BACKEND_H
 

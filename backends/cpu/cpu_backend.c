@@ -8,6 +8,7 @@
 
 #include "apollo.h"
 #include "common/alloc.h"
+#include "common/quant.h"
 #include "common/status.h"
 
 #include <cblas.h>
@@ -58,7 +59,8 @@ static void matmul_task(void *vp, int64_t t)
             j->failed = 1;
             return;
         }
-        apollo__to_f32(j->w->dtype, apollo__tensor_row(j->w, n0), wf, (size_t)((n1 - n0) * K));
+        for (int64_t n = n0; n < n1; n++)
+            apollo__tensor_row_to_f32(j->w, n, 0, K, wf + (n - n0) * K);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)j->M, (blasint)(n1 - n0),
                     (blasint)K, 1.0f, j->x, (blasint)K, wf, (blasint)K, 0.0f, j->y + n0,
                     (blasint)j->N);

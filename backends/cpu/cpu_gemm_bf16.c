@@ -4,10 +4,10 @@
  *   - x is packed once per call into micro-panels of MR rows
  *     ([M/MR][K][MR] f32, or [M/MR][K/2][MR][2] bf16 pairs);
  *   - a task owns NB = 64 output columns; for each block of KC k-values it
- *     packs its 64 x KC slice of W (bf16 -> f32 widening, exact; or bf16
- *     pairs as stored) into a 64 KB stack buffer, then runs the micro-kernel
- *     over every MR-row strip of x.  The weight is thus read once per call
- *     and never converted as a whole.
+ *     packs its 64 x KC slice of W (bf16 -> f32 widening, exact; Q8 rows
+ *     dequantized, q * scale; or bf16 pairs as stored) into a 64 KB stack
+ *     buffer, then runs the micro-kernel over every MR-row strip of x.
+ *     The weight is thus read once per call and never converted as a whole.
  *
  * Micro-kernels (accumulators in registers, B from L1, A broadcast):
  *   AVX2        6 x 16 f32 FMA
@@ -19,6 +19,7 @@
 #include "apollo.h"
 #include "common/alloc.h"
 #include "common/dtype.h"
+#include "common/quant.h"
 #include "common/status.h"
 
 #include <string.h>
@@ -110,7 +111,9 @@ void apollo__gemm_apack_free(apollo__gemm_apack *a)
     a->data = NULL;
 }
 
-/* W[n0 + c, k0 + k] for c < nb, k < kc -> [nb/nr][kc][nr] f32 (zero padded). */
+/* W[n0 + c, k0 + k] for c < nb, k < kc -> [nb/nr][kc][nr] f32 (zero padded).
+ * Q8 weights enter the f32 micro-kernel dequantized: at M >= 16 the packing
+ * is a small share of the work, and one kernel serves every weight type. */
 static void pack_b_f32(const apollo__tensor *w, int64_t n0, int64_t nb, int64_t k0, int64_t kc,
                        int64_t nr, float *dst)
 {
@@ -119,10 +122,7 @@ static void pack_b_f32(const apollo__tensor *w, int64_t n0, int64_t nb, int64_t 
     for (int64_t c = 0; c < nb_pad; c++) {
         float *d = dst + (c / nr) * kc * nr + (c % nr);
         if (c < nb)
-            apollo__to_f32(w->dtype,
-                           (const unsigned char *)apollo__tensor_row(w, n0 + c) +
-                               (size_t)k0 * apollo__dtype_size(w->dtype),
-                           row, (size_t)kc);
+            apollo__tensor_row_to_f32(w, n0 + c, k0, kc, row);
         else
             memset(row, 0, sizeof row);
         for (int64_t k = 0; k < kc; k++)

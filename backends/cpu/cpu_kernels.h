@@ -1,5 +1,6 @@
-/* CPU matmul kernels on 16-bit (or f32) weights used in place, chosen at run
- * time by instruction set.  Internal to backends/cpu.
+/* CPU matmul kernels on 16-bit (or f32) weights used in place, and on the
+ * int8 rows of APOLLO__DT_Q8 (APOLLO_PRECISION_INT8), chosen at run time by
+ * instruction set.  Internal to backends/cpu.
  *
  *   GEMV  (M small, decode): streams each weight row once for all M rows of
  *         x, widening bf16/f16 to f32 in registers; exact f32 arithmetic.
@@ -71,7 +72,10 @@ typedef struct apollo__backend apollo__backend;
  * PREC_BF16 with a scalar kernel, so any CPU can check the bf16 path. */
 #define APOLLO__PREC_BF16_EMULATE 2
 /* The CPU backend's matmul with a given kernel family (isa <= detected;
- * APOLLO__ISA_SCALAR = GEMV scalar loop / GEMM needs AVX2). */
+ * APOLLO__ISA_SCALAR = GEMV scalar loop / GEMM needs AVX2).  Takes every
+ * weight dtype the CPU kernels know (F32, BF16, F16, Q8) and only uses
+ * be->pool, be->n_threads and be->precision, so other backends route the
+ * weights they do not handle (Q8) here. */
 int apollo__cpu_matmul_isa(apollo__backend *be, int32_t isa, const float *x, int64_t M,
                            int64_t K, const apollo__tensor *w, const float *bias, float *y);
 /* The level the CPU backend detected, or -1 for another backend. */

@@ -10,13 +10,13 @@ static const struct {
     {"I16", APOLLO__DT_I16, 2},   {"I8", APOLLO__DT_I8, 1},     {"U8", APOLLO__DT_U8, 1},
     {"U16", APOLLO__DT_U16, 2},   {"U32", APOLLO__DT_U32, 4},   {"U64", APOLLO__DT_U64, 8},
     {"BOOL", APOLLO__DT_BOOL, 1}, {"F8_E4M3", APOLLO__DT_F8_E4M3, 1},
-    {"F8_E5M2", APOLLO__DT_F8_E5M2, 1},
+    {"F8_E5M2", APOLLO__DT_F8_E5M2, 1}, {"Q8(row-scaled)", APOLLO__DT_Q8, 1},
 };
 
 apollo__dtype apollo__dtype_from_name(const char *name)
 {
     for (size_t i = 0; i < sizeof dtype_table / sizeof dtype_table[0]; i++)
-        if (strcmp(dtype_table[i].name, name) == 0)
+        if (dtype_table[i].dt != APOLLO__DT_Q8 && strcmp(dtype_table[i].name, name) == 0)
             return dtype_table[i].dt;
     return APOLLO__DT_UNKNOWN;
 }

@@ -23,10 +23,14 @@ typedef enum {
     APOLLO__DT_U64,
     APOLLO__DT_BOOL,
     APOLLO__DT_F8_E4M3,
-    APOLLO__DT_F8_E5M2
+    APOLLO__DT_F8_E5M2,
+    /* Never in a file: int8 weights made at ctx open (APOLLO_PRECISION_INT8),
+     * one float32 scale per row in apollo__tensor.scale (lib/common/quant.h). */
+    APOLLO__DT_Q8
 } apollo__dtype;
 
-/* safetensors dtype name -> enum (APOLLO__DT_UNKNOWN if not recognised). */
+/* safetensors dtype name -> enum (APOLLO__DT_UNKNOWN if not recognised;
+ * never APOLLO__DT_Q8, which no file can declare). */
 apollo__dtype apollo__dtype_from_name(const char *name);
 const char *apollo__dtype_name(apollo__dtype dt);
 size_t apollo__dtype_size(apollo__dtype dt);
@@ -43,7 +47,9 @@ static inline float apollo__bf16_to_f32(uint16_t h)
 
 float apollo__f16_to_f32(uint16_t h);
 
-/* Converts n elements of src (dtype dt, possibly unaligned) to float32. */
+/* Converts n elements of src (dtype dt, possibly unaligned) to float32.
+ * Not for APOLLO__DT_Q8 (its scale lives in the tensor): see
+ * apollo__tensor_row_to_f32 in quant.h. */
 void apollo__to_f32(apollo__dtype dt, const void *src, float *dst, size_t n);
 
 #endif

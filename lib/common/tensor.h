@@ -16,6 +16,7 @@ typedef struct apollo__tensor {
     const void *data; /* not necessarily aligned to the element size */
     const float *f32; /* float32 copy for small parameters (norms, biases,
                          embeddings tables of the vision side), else NULL */
+    const float *scale; /* APOLLO__DT_Q8: shape[0] row scales (w = q * scale), else NULL */
 } apollo__tensor;
 
 static inline int64_t apollo__tensor_numel(const apollo__tensor *t)
