@@ -191,13 +191,24 @@ typedef struct apollo_ctx_params {
      *  the exact weights (matches the PyTorch fp32 reference to ~1e-6);
      *  APOLLO_PRECISION_BF16 rounds activations to bf16 inside matrix products
      *  where the CPU has a faster bf16 path (logits within ~2e-2 relative of
-     *  float32; on CPUs without AVX512-BF16 it computes as F32).  @since 0.1 */
+     *  float32; on CPUs without AVX512-BF16 it computes as F32).
+     *  APOLLO_PRECISION_INT8 quantizes the LLM's linear weights -- q/k/v/o,
+     *  gate/up/down and the output head (tied to the embedding in small
+     *  models: the head's matrix product uses int8, the embedding lookup keeps
+     *  the exact rows) -- to int8 at apollo_ctx_open(), with one float32 scale
+     *  per output row (symmetric, round to nearest, scale = max|w_row| / 127);
+     *  activations stay float32, and the vision towers and connector keep the
+     *  checkpoint's dtype.  Decode reads half the bytes of bf16 (about twice
+     *  as fast where memory-bound); opening takes longer (the quantization)
+     *  and holds the int8 copy (~1 byte per LLM parameter) in memory.  See
+     *  bench/README.md for its measured accuracy loss.  @since 0.1 */
     int32_t precision;
 } apollo_ctx_params;
 
 /** Compute precisions for apollo_ctx_params.precision. */
 #define APOLLO_PRECISION_F32  0
 #define APOLLO_PRECISION_BF16 1
+#define APOLLO_PRECISION_INT8 2
 
 /**
  * Fills @p params with struct_size and the defaults.  NULL is ignored.

@@ -163,6 +163,7 @@ type Precision int
 const (
 	PrecisionF32  Precision = C.APOLLO_PRECISION_F32  // float32 on the exact weights (default)
 	PrecisionBF16 Precision = C.APOLLO_PRECISION_BF16 // bf16 activations in matrix products
+	PrecisionInt8 Precision = C.APOLLO_PRECISION_INT8 // int8 LLM weights quantized at open
 )
 
 // ModelOptions for Open; nil or the zero value means the defaults.

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- versions and errors --------------------------------------------------- */
@@ -177,18 +178,34 @@ APOLLO_API int apollo_ctx_open(const char *model_dir, const apollo_ctx_params *p
         }
     }
     if (ctx->params.precision != APOLLO_PRECISION_F32 &&
-        ctx->params.precision != APOLLO_PRECISION_BF16) {
+        ctx->params.precision != APOLLO_PRECISION_BF16 &&
+        ctx->params.precision != APOLLO_PRECISION_INT8) {
+        int32_t prec = ctx->params.precision;
         ctx_destroy(ctx);
         return apollo__fail(APOLLO_E_INVALID_ARG, "apollo_ctx_params: unknown precision %d",
-                            ctx->params.precision);
+                            prec);
     }
     rc = apollo__backend_create(ctx->params.backend, ctx->params.n_threads, &ctx->backend);
     if (rc) {
         ctx_destroy(ctx);
         return rc;
     }
+    /* INT8 changes the weights, not the arithmetic: float32 activations. */
     ctx->backend->precision =
         ctx->params.precision == APOLLO_PRECISION_BF16 ? APOLLO__PREC_BF16 : APOLLO__PREC_F32;
+    if (ctx->params.precision == APOLLO_PRECISION_INT8) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = apollo__model_quantize_llm(ctx->model, ctx->backend->pool);
+        if (rc) {
+            ctx_destroy(ctx);
+            return rc;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        apollo__log(ctx, APOLLO_LOG_INFO, "LLM weights quantized to int8: %.1f MB in %.2f s",
+                    (double)ctx->model->q8_bytes / 1048576.0,
+                    (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    }
     apollo__log(ctx, APOLLO_LOG_INFO, "opened %s: backend %s, %d threads", model_dir,
                 ctx->backend->vt->name, ctx->params.n_threads);
     *out = ctx;

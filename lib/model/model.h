@@ -5,6 +5,7 @@
 #define APOLLO_MODEL_H
 
 #include "common/tensor.h"
+#include "common/threadpool.h"
 #include "weight_set.h"
 
 #include <stdint.h>
@@ -141,12 +142,27 @@ typedef struct apollo__model {
     apollo__tower towers[4];
 
     apollo__connector conn;
+
+    /* APOLLO_PRECISION_INT8: the int8 rows and scales of the quantized LLM
+     * weights (apollo__model_quantize_llm), NULL otherwise. */
+    void *q8_arena;
+    size_t q8_bytes;
 } apollo__model;
 
 /* Loads and validates everything; on failure the message names the file,
  * key or tensor. */
 int apollo__model_load(const char *dir, apollo__model **out);
 void apollo__model_free(apollo__model *m);
+
+/* APOLLO_PRECISION_INT8 (lib/model/model_quant.c): replaces the LLM's Linear
+ * weights -- q/k/v/o, gate/up/down of every layer and the output head (a
+ * separate tensor view even when tied, so the embedding lookup keeps the
+ * exact rows) -- by APOLLO__DT_Q8 copies in m->q8_arena, quantized on
+ * `pool`.  The mapped checkpoint pages are only read; each finished block's
+ * pages are handed back to the page cache so the resident set does not hold
+ * both copies.  Call once, before the model is shared.  APOLLO_E_NOMEM
+ * leaves the model unchanged. */
+int apollo__model_quantize_llm(apollo__model *m, apollo__pool *pool);
 
 
 #endif

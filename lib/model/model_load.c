@@ -343,6 +343,7 @@ void apollo__model_free(apollo__model *m)
     }
     apollo__weights_close(m->conn.ws);
     apollo__free(m->conn.layers);
+    apollo__free(m->q8_arena);
     apollo__free(m->dir);
     apollo__free(m);
 }

@@ -72,5 +72,34 @@ int main(void)
         n_nomem += rc == APOLLO_E_NOMEM;
     }
     printf("apollo_ctx_open: %d failing runs (%d NOMEM, %d absorbed)\n", n_runs, n_nomem, n_ok);
+
+    /* APOLLO_PRECISION_INT8 quantizes last: fail each of the open's final
+     * allocations (the quantization's own and the pool's before them). */
+    p.precision = APOLLO_PRECISION_INT8;
+    apollo__alloc_reset_count();
+    CHECK_EQ_INT(apollo_ctx_open(dir, &p, &ctx), APOLLO_OK);
+    total = apollo__alloc_count();
+    apollo_ctx_free(ctx);
+    n_runs = n_nomem = 0;
+    for (uint64_t k = total > 16 ? total - 15 : 1; k <= total; k++) {
+        int rc;
+        ctx = (apollo_ctx *)1;
+        apollo__alloc_fail_at(k);
+        rc = apollo_ctx_open(dir, &p, &ctx);
+        apollo__alloc_fail_at(0);
+        n_runs++;
+        if (rc == APOLLO_OK) {
+            apollo_ctx_free(ctx);
+            continue;
+        }
+        CHECK_MSG(rc == APOLLO_E_NOMEM, "int8 k=%llu: rc %d (%s)", (unsigned long long)k, rc,
+                  apollo_last_errmsg());
+        CHECK_MSG(ctx == NULL, "int8 k=%llu: *out not NULL on failure", (unsigned long long)k);
+        n_nomem += rc == APOLLO_E_NOMEM;
+    }
+    CHECK_MSG(n_nomem == n_runs, "int8: %d of the last %d allocations absorbed", n_runs - n_nomem,
+              n_runs);
+    printf("apollo_ctx_open int8: last %d allocations of %llu failed in turn, all NOMEM\n", n_runs,
+           (unsigned long long)total);
     return test_finish("test_oom_ctx");
 }

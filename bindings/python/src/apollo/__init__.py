@@ -16,7 +16,7 @@ from ._capi import (BACKEND_AUTO, BACKEND_CPU, BACKEND_ONEDNN, E_BACKEND, E_CANC
                     E_CONFIG, E_CONTEXT_FULL, E_DTYPE, E_FORMAT, E_INVALID_ARG, E_IO, E_JSON,
                     E_MISSING_TENSOR, E_MISUSE, E_NO_VIDEO, E_NOMEM, E_NOT_FOUND, E_SHAPE,
                     E_UNSUPPORTED, E_VIDEO, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN,
-                    PRECISION_BF16, PRECISION_F32,
+                    PRECISION_BF16, PRECISION_F32, PRECISION_INT8,
                     TOWER_INTERNVIDEO2, TOWER_SIGLIP, LibraryNotFound)
 from ._core import (ApolloError, GenerateOptions, Model, ModelInfo, Session, Stream, Video,
                     VideoInfo, VisionTower, library_path, strerror, version, version_number)
@@ -27,7 +27,8 @@ __all__ = [
     "ApolloError", "GenerateOptions", "LibraryNotFound", "Model", "ModelInfo", "Session",
     "Stream", "Video", "VideoInfo", "VisionTower", "library_path", "strerror", "version", "version_number",
     "BACKEND_AUTO", "BACKEND_CPU", "BACKEND_ONEDNN", "LOG_ERROR", "LOG_WARN", "LOG_INFO",
-    "LOG_DEBUG", "PRECISION_F32", "PRECISION_BF16", "TOWER_SIGLIP", "TOWER_INTERNVIDEO2",
+    "LOG_DEBUG", "PRECISION_F32", "PRECISION_BF16", "PRECISION_INT8", "TOWER_SIGLIP",
+    "TOWER_INTERNVIDEO2",
     "E_INVALID_ARG", "E_MISUSE", "E_NOMEM", "E_IO", "E_NOT_FOUND", "E_JSON", "E_CONFIG",
     "E_FORMAT", "E_DTYPE", "E_SHAPE", "E_MISSING_TENSOR", "E_UNSUPPORTED", "E_BACKEND",
     "E_CANCELLED", "E_CONTEXT_FULL", "E_VIDEO", "E_NO_VIDEO",

@@ -125,7 +125,7 @@ class ModelInfo:
 
 
 _BACKENDS = {"auto": C.BACKEND_AUTO, "cpu": C.BACKEND_CPU, "onednn": C.BACKEND_ONEDNN}
-_PRECISIONS = {"f32": C.PRECISION_F32, "bf16": C.PRECISION_BF16}
+_PRECISIONS = {"f32": C.PRECISION_F32, "bf16": C.PRECISION_BF16, "int8": C.PRECISION_INT8}
 
 
 class _Handle:
@@ -168,7 +168,8 @@ class Model(_Handle):
     """A loaded Apollo checkpoint (``apollo_ctx``).
 
     Options: ``n_threads`` (0 = all CPUs), ``backend`` ("auto", "cpu",
-    "onednn"), ``precision`` ("f32", the default, or "bf16"), ``log``
+    "onednn"), ``precision`` ("f32", the default, "bf16", or "int8": int8
+    LLM weights quantized at open), ``log``
     (a callable receiving (level, message)) and ``log_level``.
 
     Safe to share between threads.  Sessions (and videos) keep the model

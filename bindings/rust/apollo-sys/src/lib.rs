@@ -61,6 +61,7 @@ pub const APOLLO_LOG_DEBUG: i32 = 3;
 
 pub const APOLLO_PRECISION_F32: i32 = 0;
 pub const APOLLO_PRECISION_BF16: i32 = 1;
+pub const APOLLO_PRECISION_INT8: i32 = 2;
 
 pub type apollo_log_fn =
     Option<unsafe extern "C" fn(level: i32, msg: *const c_char, user_data: *mut c_void)>;

@@ -253,6 +253,8 @@ pub enum Precision {
     F32,
     /// bf16 activations inside matrix products where the CPU has a fast path.
     Bf16,
+    /// int8 LLM weights (one scale per row) quantized at open; f32 activations.
+    Int8,
 }
 
 /// Log levels.
@@ -425,6 +427,7 @@ impl Model {
         p.precision = match opts.precision {
             Precision::F32 => sys::APOLLO_PRECISION_F32,
             Precision::Bf16 => sys::APOLLO_PRECISION_BF16,
+            Precision::Int8 => sys::APOLLO_PRECISION_INT8,
         };
         p.log_level = opts.log_level as i32;
         let log = opts.log.map(Box::new);
