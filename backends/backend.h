@@ -32,14 +32,27 @@ typedef struct apollo__backend_vtbl {
  *   PREC_BF16: activations may be rounded to bf16 where that is faster
  *             (AVX-512 BF16 vdpbf16ps, oneDNN bf16): ~3 significant digits
  *             per product; see tests/unit/test_kernels_gemm.c for the bound.
- *             Backends without a faster bf16 path compute as PREC_F32. */
-enum { APOLLO__PREC_F32 = 0, APOLLO__PREC_BF16 = 1 };
+ *             Backends without a faster bf16 path compute as PREC_F32.
+ *   PREC_INT8: (oneDNN backend) 16-bit/f32 weights quantized once to int8
+ *             with one scale per output row, activations quantized per call
+ *             and per row (symmetric, 8 bits); int32 accumulation, float32
+ *             result.  Error bound in tests/unit/test_onednn_matmul.c.
+ *             Backends without an int8 path compute as PREC_F32.
+ *   (2 is APOLLO__PREC_BF16_EMULATE, a CPU-backend test value.) */
+enum { APOLLO__PREC_F32 = 0, APOLLO__PREC_BF16 = 1, APOLLO__PREC_INT8 = 3 };
+
+/* Where a backend reports one-off decisions (a precision this CPU cannot
+ * run, weights left unpacked); level is APOLLO_LOG_*.  Optional: NULL (the
+ * default) drops them; the owner of the backend may set it after creation. */
+typedef void (*apollo__backend_log_fn)(void *user_data, int32_t level, const char *msg);
 
 struct apollo__backend {
     const apollo__backend_vtbl *vt;
     apollo__pool *pool; /* owned; shared with lib/nn for element-wise work */
     int32_t n_threads;
     int32_t precision;  /* APOLLO__PREC_*; may be changed between calls */
+    apollo__backend_log_fn log_fn;
+    void *log_user_data;
 };
 
 /* kind: APOLLO_BACKEND_AUTO / _CPU / _ONEDNN (apollo.h).  n_threads >= 1. */

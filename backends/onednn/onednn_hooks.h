@@ -1,0 +1,54 @@
+/* Test and benchmark hooks of the oneDNN backend (backends/onednn).  Only
+ * declared when the library is built with oneDNN (APOLLO_HAVE_ONEDNN); the
+ * functions take any apollo__backend and do nothing (or report zeros) for a
+ * backend of another kind. */
+#ifndef APOLLO_ONEDNN_HOOKS_H
+#define APOLLO_ONEDNN_HOOKS_H
+
+#include "backend.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct apollo__onednn_stats {
+    int64_t n_packs;          /* weights reordered into oneDNN's layout (ever) */
+    int64_t n_in_place;       /* weights used in place (layout already right) */
+    int64_t n_entries;        /* cache entries now (packed, in place or fallback) */
+    int64_t packed_bytes;     /* memory held now by packed weights and int8 scales */
+    int64_t budget_bytes;     /* the cap on packed_bytes */
+    int64_t n_fallback_calls; /* matmuls the CPU kernels computed instead */
+    int32_t int8_levels;      /* int8 weights use [-L, L]: 127, or 63 where the
+                                 u8*s8 kernels saturate (no VNNI); 0 = not probed yet */
+    int32_t bf16_native;      /* oneDNN runs bf16 matmul natively on this CPU */
+} apollo__onednn_stats;
+
+void apollo__onednn_get_stats(apollo__backend *be, apollo__onednn_stats *out);
+
+/* Cap on the bytes of packed weights (default: half the physical memory).
+ * Weights that do not fit are computed by the CPU kernels in place.
+ * Applies to weights packed from now on. */
+void apollo__onednn_set_pack_budget(apollo__backend *be, int64_t bytes);
+
+/* Debug switches (tests), applied to weights packed from now on. */
+#define APOLLO__ONEDNN_FORCE_BUCKETS 1u /* M buckets instead of a runtime-M primitive */
+#define APOLLO__ONEDNN_FORCE_REORDER 2u /* pack with oneDNN's reorder even for plain layouts */
+#define APOLLO__ONEDNN_TRY_BF16 4u      /* attempt bf16 primitives even where the ISA check
+                                          says oneDNN would not run them natively */
+void apollo__onednn_set_debug(apollo__backend *be, uint32_t flags);
+
+/* Frees every cached weight (packed copies, primitives).  Not to be called
+ * while a matmul runs on this backend. */
+void apollo__onednn_clear_cache(apollo__backend *be);
+
+/* How the backend computes weight w ([N, K]) at precision prec
+ * (APOLLO__PREC_*), once a matmul has used it: mode, oneDNN implementation,
+ * N x K, packed layout (of the [K, N] operand), M handling, bytes held --
+ * e.g. "s8 gemm:jit 11008x2048 plain-ab runtime-M 21.5 MB" -- or
+ * "cpu-kernels (over the pack budget)".  read_bytes (may be NULL) gets the
+ * weight bytes one call reads: the packed copy (+ int8 scales), or the
+ * weight itself when used in place or by the CPU kernels.  Returns 0, or -1
+ * if w is not cached. */
+int apollo__onednn_describe(apollo__backend *be, const apollo__tensor *w, int32_t prec,
+                            char *buf, size_t cap, int64_t *read_bytes);
+
+#endif

@@ -1,0 +1,572 @@
+/* The oneDNN backend's matmul at each precision against a double-precision
+ * loop, per output element, with bounds that scale with S = sum_k |x_k w_k|:
+ *
+ *   PREC_F32   |y - r| <= 1e-5 S + 1e-6           (f32 products and sums)
+ *   PREC_BF16  |y - r| <= 2^-8 S + 1e-6           (x rounded to bf16: <= 2^-9
+ *              of each product; where oneDNN has no native bf16 it computes
+ *              as f32, which is inside the same bound)
+ *   PREC_INT8  |y - r| <= sum_k (|x_k| s_n + |w_k| t_m) / 2 + K s_n t_m / 4
+ *              (+ 1e-4 of that, + 1e-5 S + 1e-6): x_k = (u_k - 128) t_m + e_x
+ *              and w_k = q_k s_n + e_w with |e_x| <= t_m / 2, |e_w| <= s_n / 2,
+ *              s_n = max|w_n| / L (L = 127, or 63 where the CPU's u8*s8
+ *              kernels saturate), t_m = max|x_m| / 127; the int32 sum is exact.
+ *
+ * Shapes include M = 1 (decode), 7 and 64 (prefill chunks), 300 (beyond the
+ * largest M bucket), odd N and K, with and without bias, F32/BF16/F16
+ * weights at unaligned addresses.  Then the cache: a weight is packed once
+ * per precision (counted), repeated calls are bit-identical, a reused
+ * address with new contents is repacked, the pack budget sends weights to
+ * the CPU kernels, the M-bucket and oneDNN-reorder variants agree with the
+ * main path, and two threads calling at once get the single-thread bits.
+ * Q8 weights (APOLLO_PRECISION_INT8's dtype) go to the CPU kernels; every
+ * allocation failure is reported as APOLLO_E_NOMEM. */
+#include "apollo.h"
+#include "backend.h"
+#include "common/alloc.h"
+#include "common/quant.h"
+#include "testrand.h"
+#include "testutil.h"
+
+#ifdef APOLLO_HAVE_ONEDNN
+#include "onednn/onednn_hooks.h"
+#endif
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t rng = 4242;
+
+typedef struct wbuf {
+    unsigned char *mem; /* +1: unaligned data, as in safetensors files */
+    apollo__tensor t;
+} wbuf;
+
+static void wbuf_make(wbuf *b, apollo__dtype dt, int64_t N, int64_t K)
+{
+    size_t es = apollo__dtype_size(dt);
+    b->mem = malloc((size_t)(N * K) * es + 1);
+    memset(&b->t, 0, sizeof b->t);
+    test_fill_weights(&rng, b->mem + 1, N * K, (int)es, dt == APOLLO__DT_BF16);
+    b->t.dtype = dt;
+    b->t.n_dims = 2;
+    b->t.shape[0] = N;
+    b->t.shape[1] = K;
+    b->t.data = b->mem + 1;
+}
+
+static float *rand_floats(int64_t n, float scale)
+{
+    float *p = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++)
+        p[i] = test_frand(&rng) * scale;
+    return p;
+}
+
+/* Checks y against the double loop with the bound of prec; returns the
+ * worst |y - r| / bound. */
+static double check_bound(const float *x, const apollo__tensor *w, const float *bias, int64_t M,
+                          const float *y, int32_t prec, int32_t levels, const char *what)
+{
+    const int64_t N = w->shape[0], K = w->shape[1];
+    float *wf = malloc((size_t)(N * K) * sizeof(float));
+    double worst = 0;
+    int reported = 0;
+    apollo__to_f32(w->dtype, w->data, wf, (size_t)(N * K));
+    for (int64_t m = 0; m < M; m++) {
+        const float *xr = x + m * K;
+        double xmax = 0, t;
+        for (int64_t k = 0; k < K; k++)
+            xmax = fmax(xmax, fabs(xr[k]));
+        t = xmax / 127.0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *wr = wf + n * K;
+            double r = bias ? bias[n] : 0, S = 0, wmax = 0, bound, err;
+            for (int64_t k = 0; k < K; k++) {
+                r += (double)xr[k] * wr[k];
+                S += fabs((double)xr[k] * wr[k]);
+                wmax = fmax(wmax, fabs(wr[k]));
+            }
+            if (prec == APOLLO__PREC_F32) {
+                bound = 1e-5 * S + 1e-6;
+            } else if (prec == APOLLO__PREC_BF16) {
+                bound = S / 256.0 + 1e-6;
+            } else {
+                double s = wmax / levels, q = 0;
+                for (int64_t k = 0; k < K; k++)
+                    q += fabs(xr[k]) * s / 2 + fabs(wr[k]) * t / 2 + s * t / 4;
+                bound = q * (1 + 1e-4) + 1e-5 * S + 1e-6;
+            }
+            err = fabs((double)y[m * N + n] - r);
+            if (!(err <= bound) && reported++ < 3)
+                CHECK_MSG(0, "%s: y[%lld,%lld] = %.9g, reference %.9g, |err| %.3g > bound %.3g",
+                          what, (long long)m, (long long)n, y[m * N + n], r, err, bound);
+            if (err / bound > worst || err != err)
+                worst = err != err ? INFINITY : err / bound;
+        }
+    }
+    test_n_checks++;
+    free(wf);
+    return worst;
+}
+
+#ifdef APOLLO_HAVE_ONEDNN
+
+static const char *prec_name(int32_t p)
+{
+    return p == APOLLO__PREC_F32 ? "f32" : p == APOLLO__PREC_BF16 ? "bf16" : "int8";
+}
+
+static char log_text[4096];
+static void on_log(void *ud, int32_t level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    size_t l = strlen(log_text);
+    snprintf(log_text + l, sizeof log_text - l, "%s\n", msg);
+}
+
+static apollo__backend *new_backend(int32_t threads)
+{
+    apollo__backend *be = NULL;
+    CHECK_EQ_INT(apollo__backend_create(APOLLO_BACKEND_ONEDNN, threads, &be), APOLLO_OK);
+    if (be) {
+        be->log_fn = on_log;
+        be->log_user_data = NULL;
+    }
+    return be;
+}
+
+static int32_t int8_levels(apollo__backend *be)
+{
+    apollo__onednn_stats st;
+    apollo__onednn_get_stats(be, &st);
+    return st.int8_levels;
+}
+
+/* ---- each precision against the double loop ------------------------------------------------- */
+
+static void test_precisions(void)
+{
+    static const int64_t shapes[][3] = {{1, 64, 33},   {1, 1031, 257}, {7, 300, 65},
+                                        {64, 129, 257}, {300, 96, 31}, {2, 8, 8}};
+    static const apollo__dtype dts[] = {APOLLO__DT_BF16, APOLLO__DT_F32, APOLLO__DT_F16};
+    static const int32_t precs[] = {APOLLO__PREC_F32, APOLLO__PREC_BF16, APOLLO__PREC_INT8};
+    apollo__backend *be = new_backend(2);
+    double worst[3] = {0, 0, 0};
+    if (!be)
+        return;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t d = 0; d < 3; d++) {
+            const int64_t M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
+            wbuf w;
+            float *x = rand_floats(M * K, 2.0f), *bias = rand_floats(N, 1.0f);
+            float *y = malloc((size_t)(M * N) * sizeof(float));
+            wbuf_make(&w, dts[d], N, K);
+            /* one outlier per row, as LLM activations have: the per-row int8
+             * scale must cope */
+            for (int64_t m = 0; m < M; m++)
+                x[m * K + (m * 7) % K] = 40.0f;
+            for (int p = 0; p < 3; p++)
+                for (int with_bias = 0; with_bias < 2; with_bias++) {
+                    char what[128];
+                    double r;
+                    snprintf(what, sizeof what, "%s %s M=%lld K=%lld N=%lld bias=%d",
+                             prec_name(precs[p]), apollo__dtype_name(dts[d]), (long long)M,
+                             (long long)K, (long long)N, with_bias);
+                    be->precision = precs[p];
+                    memset(y, 0xff, (size_t)(M * N) * sizeof(float));
+                    CHECK_EQ_INT(apollo__matmul(be, x, M, K, &w.t, with_bias ? bias : NULL, y),
+                                 APOLLO_OK);
+                    r = check_bound(x, &w.t, with_bias ? bias : NULL, M, y, precs[p],
+                                    int8_levels(be), what);
+                    if (r > worst[p])
+                        worst[p] = r;
+                }
+            {
+                char desc[160];
+                CHECK_EQ_INT(apollo__onednn_describe(be, &w.t, APOLLO__PREC_INT8, desc,
+                                                     sizeof desc, NULL),
+                             0);
+                CHECK_MSG(!strncmp(desc, "s8 ", 3), "int8 weight described as '%s'", desc);
+                if (s == 0 && d == 0)
+                    printf("  int8 %lldx%lld: %s\n", (long long)N, (long long)K, desc);
+            }
+            be->precision = APOLLO__PREC_F32;
+            apollo__onednn_clear_cache(be); /* the weight is freed next */
+            free(w.mem);
+            free(x);
+            free(bias);
+            free(y);
+        }
+    printf("worst |err| / bound: f32 %.3g, bf16 %.3g, int8 %.3g (int8 weight levels %d)\n",
+           worst[0], worst[1], worst[2], int8_levels(be));
+    apollo__backend_free(be);
+}
+
+/* ---- cache: packs counted, repeated calls identical ------------------------------------------ */
+
+static void test_cache(void)
+{
+    apollo__backend *be = new_backend(2);
+    apollo__onednn_stats st0, st1;
+    const int64_t K = 200, N = 77;
+    wbuf w;
+    float *x = rand_floats(64 * K, 1.0f), *y1 = malloc(64 * N * sizeof(float)),
+          *y2 = malloc(64 * N * sizeof(float));
+    if (!be)
+        return;
+    wbuf_make(&w, APOLLO__DT_BF16, N, K);
+    for (int p = 0; p < 3; p++) {
+        const int32_t prec = p == 0 ? APOLLO__PREC_F32 : p == 1 ? APOLLO__PREC_INT8 : APOLLO__PREC_BF16;
+        be->precision = prec;
+        apollo__onednn_get_stats(be, &st0);
+        CHECK_EQ_INT(apollo__matmul(be, x, 64, K, &w.t, NULL, y1), APOLLO_OK);
+        apollo__onednn_get_stats(be, &st1);
+        /* bf16 falls back to the f32 entry where it is not native: no new pack */
+        if (prec != APOLLO__PREC_BF16 || st1.bf16_native)
+            CHECK_EQ_INT(st1.n_packs, st0.n_packs + 1);
+        for (int64_t M = 1; M <= 64; M = M * 4 + 3) { /* 1, 7, 31: other M classes */
+            CHECK_EQ_INT(apollo__matmul(be, x, M, K, &w.t, NULL, y2), APOLLO_OK);
+            CHECK_EQ_INT(apollo__matmul(be, x, M, K, &w.t, NULL, y1), APOLLO_OK);
+            CHECK_MSG(!memcmp(y1, y2, (size_t)(M * N) * sizeof(float)),
+                      "%s M=%lld: two calls differ", prec_name(prec), (long long)M);
+        }
+        CHECK_EQ_INT(apollo__matmul(be, x, 64, K, &w.t, NULL, y2), APOLLO_OK);
+        apollo__onednn_get_stats(be, &st0);
+        CHECK_EQ_INT(st0.n_packs, st1.n_packs);
+        CHECK_EQ_INT(st0.n_fallback_calls, 0);
+    }
+    printf("cache: %lld packs, %lld entries, %.1f KB packed for one %lldx%lld weight at 3 "
+           "precisions\n",
+           (long long)st0.n_packs, (long long)st0.n_entries, (double)st0.packed_bytes / 1024.0,
+           (long long)N, (long long)K);
+
+    /* the same address with new contents (freed and reused): repacked */
+    be->precision = APOLLO__PREC_F32;
+    test_fill_weights(&rng, w.mem + 1, N * K, 2, 1);
+    CHECK_EQ_INT(apollo__matmul(be, x, 7, K, &w.t, NULL, y1), APOLLO_OK);
+    apollo__onednn_get_stats(be, &st1);
+    CHECK_EQ_INT(st1.n_packs, st0.n_packs + 1);
+    check_bound(x, &w.t, NULL, 7, y1, APOLLO__PREC_F32, 0, "f32 after reuse of the address");
+
+    /* budget 0: nothing more is packed, the CPU kernels compute */
+    apollo__onednn_clear_cache(be);
+    apollo__onednn_set_pack_budget(be, 0);
+    log_text[0] = '\0';
+    for (int p = 0; p < 2; p++) {
+        char desc[160] = "";
+        be->precision = p ? APOLLO__PREC_INT8 : APOLLO__PREC_F32;
+        CHECK_EQ_INT(apollo__matmul(be, x, 7, K, &w.t, NULL, y1), APOLLO_OK);
+        check_bound(x, &w.t, NULL, 7, y1, APOLLO__PREC_F32, 0, "over budget (CPU kernels)");
+        CHECK_EQ_INT(apollo__onednn_describe(be, &w.t, be->precision, desc, sizeof desc, NULL), 0);
+        CHECK_STR_CONTAINS(desc, "cpu-kernels");
+    }
+    apollo__onednn_get_stats(be, &st1);
+    CHECK_EQ_INT(st1.n_fallback_calls, 2);
+    CHECK_EQ_INT(st1.packed_bytes, 0);
+    CHECK_STR_CONTAINS(log_text, "pack budget");
+    apollo__onednn_clear_cache(be);
+    free(w.mem);
+    free(x);
+    free(y1);
+    free(y2);
+    apollo__backend_free(be);
+}
+
+/* ---- variants: M buckets, oneDNN reorder, bf16 attempt ---------------------------------------- */
+
+static void test_variants(void)
+{
+    static const int64_t Ms[] = {1, 7, 64, 300};
+    const int64_t K = 129, N = 70;
+    apollo__backend *ref = new_backend(2), *bk = new_backend(2), *ro = new_backend(2);
+    wbuf w;
+    float *x = rand_floats(300 * K, 1.0f), *bias = rand_floats(N, 1.0f);
+    float *ya = malloc(300 * N * sizeof(float)), *yb = malloc(300 * N * sizeof(float));
+    if (!ref || !bk || !ro)
+        return;
+    wbuf_make(&w, APOLLO__DT_BF16, N, K);
+    apollo__onednn_set_debug(bk, APOLLO__ONEDNN_FORCE_BUCKETS);
+    apollo__onednn_set_debug(ro, APOLLO__ONEDNN_FORCE_REORDER);
+    for (int p = 0; p < 2; p++) {
+        const int32_t prec = p ? APOLLO__PREC_INT8 : APOLLO__PREC_F32;
+        ref->precision = bk->precision = ro->precision = prec;
+        for (size_t i = 0; i < sizeof Ms / sizeof Ms[0]; i++) {
+            const int64_t M = Ms[i];
+            char what[96];
+            CHECK_EQ_INT(apollo__matmul(ref, x, M, K, &w.t, bias, ya), APOLLO_OK);
+            CHECK_EQ_INT(apollo__matmul(bk, x, M, K, &w.t, bias, yb), APOLLO_OK);
+            snprintf(what, sizeof what, "%s M buckets M=%lld", prec_name(prec), (long long)M);
+            check_bound(x, &w.t, bias, M, yb, prec, int8_levels(bk), what);
+            CHECK_EQ_INT(apollo__matmul(ro, x, M, K, &w.t, bias, yb), APOLLO_OK);
+            snprintf(what, sizeof what, "%s oneDNN reorder M=%lld", prec_name(prec), (long long)M);
+            check_bound(x, &w.t, bias, M, yb, prec, int8_levels(ro), what);
+            /* same packed bits, same primitive: same results */
+            CHECK_MSG(!memcmp(ya, yb, (size_t)(M * N) * sizeof(float)),
+                      "%s M=%lld: reorder-packed weight gives other results", prec_name(prec),
+                      (long long)M);
+        }
+        {
+            char desc[160];
+            CHECK_EQ_INT(apollo__onednn_describe(bk, &w.t, prec, desc, sizeof desc, NULL), 0);
+            CHECK_STR_CONTAINS(desc, "M-buckets");
+            CHECK_EQ_INT(apollo__onednn_describe(ref, &w.t, prec, desc, sizeof desc, NULL), 0);
+            printf("  %s: %s\n", prec_name(prec), desc);
+        }
+    }
+
+    /* bf16: native where oneDNN can; elsewhere f32, saying why */
+    {
+        apollo__onednn_stats st;
+        apollo__backend *tb = new_backend(1);
+        if (tb) {
+            log_text[0] = '\0';
+            ref->precision = APOLLO__PREC_BF16;
+            CHECK_EQ_INT(apollo__matmul(ref, x, 7, K, &w.t, NULL, ya), APOLLO_OK);
+            check_bound(x, &w.t, NULL, 7, ya, APOLLO__PREC_BF16, 0, "bf16");
+            apollo__onednn_get_stats(ref, &st);
+            if (!st.bf16_native)
+                CHECK_STR_CONTAINS(log_text, "no native bf16");
+            /* forced attempt: the primitive is created (native) or refused /
+             * reference-only, then f32 with a warning */
+            log_text[0] = '\0';
+            apollo__onednn_set_debug(tb, APOLLO__ONEDNN_TRY_BF16);
+            tb->precision = APOLLO__PREC_BF16;
+            CHECK_EQ_INT(apollo__matmul(tb, x, 7, K, &w.t, NULL, yb), APOLLO_OK);
+            check_bound(x, &w.t, NULL, 7, yb, APOLLO__PREC_BF16, 0, "bf16 forced attempt");
+            printf("  bf16 (native %d): %s", st.bf16_native,
+                   log_text[0] ? log_text : "oneDNN bf16 primitive in use\n");
+            apollo__backend_free(tb);
+        }
+    }
+    free(w.mem);
+    free(x);
+    free(bias);
+    free(ya);
+    free(yb);
+    apollo__backend_free(ref);
+    apollo__backend_free(bk);
+    apollo__backend_free(ro);
+}
+
+/* ---- two threads on one backend ----------------------------------------------------------------- */
+
+#define N_WEIGHTS 6
+typedef struct thread_arg {
+    apollo__backend *be;
+    const wbuf *w;
+    const float *x;
+    float *y[N_WEIGHTS];
+    int64_t M;
+    int rc, order;
+} thread_arg;
+
+static void *thread_main(void *vp)
+{
+    thread_arg *a = vp;
+    for (int rep = 0; rep < 3; rep++)
+        for (int i = 0; i < N_WEIGHTS; i++) {
+            int k = a->order ? N_WEIGHTS - 1 - i : i;
+            int rc = apollo__matmul(a->be, a->x, a->M, a->w[k].t.shape[1], &a->w[k].t, NULL,
+                                    a->y[k]);
+            if (rc)
+                a->rc = rc;
+        }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    const int64_t K = 512, N = 300;
+    wbuf w[N_WEIGHTS];
+    float *x = rand_floats(64 * K, 1.0f);
+    for (int i = 0; i < N_WEIGHTS; i++)
+        wbuf_make(&w[i], i % 2 ? APOLLO__DT_F16 : APOLLO__DT_BF16, N + i, K);
+    for (int p = 0; p < 2; p++) {
+        const int32_t prec = p ? APOLLO__PREC_INT8 : APOLLO__PREC_F32;
+        for (int mi = 0; mi < 2; mi++) {
+            const int64_t M = mi ? 64 : 1;
+            apollo__backend *single = new_backend(2), *shared = new_backend(2);
+            thread_arg ta[2];
+            pthread_t th[2];
+            float *ref[N_WEIGHTS];
+            if (!single || !shared)
+                return;
+            single->precision = shared->precision = prec;
+            for (int i = 0; i < N_WEIGHTS; i++) {
+                ref[i] = malloc((size_t)(M * (N + i)) * sizeof(float));
+                CHECK_EQ_INT(apollo__matmul(single, x, M, K, &w[i].t, NULL, ref[i]), APOLLO_OK);
+            }
+            /* a fresh backend: the two threads also race to pack the weights */
+            for (int t = 0; t < 2; t++) {
+                ta[t].be = shared;
+                ta[t].w = w;
+                ta[t].x = x;
+                ta[t].M = M;
+                ta[t].rc = 0;
+                ta[t].order = t;
+                for (int i = 0; i < N_WEIGHTS; i++)
+                    ta[t].y[i] = malloc((size_t)(M * (N + i)) * sizeof(float));
+                CHECK_EQ_INT(pthread_create(&th[t], NULL, thread_main, &ta[t]), 0);
+            }
+            for (int t = 0; t < 2; t++) {
+                pthread_join(th[t], NULL);
+                CHECK_EQ_INT(ta[t].rc, APOLLO_OK);
+                for (int i = 0; i < N_WEIGHTS; i++)
+                    CHECK_MSG(!memcmp(ta[t].y[i], ref[i], (size_t)(M * (N + i)) * sizeof(float)),
+                              "%s M=%lld thread %d weight %d: differs from the single-thread "
+                              "result", prec_name(prec), (long long)M, t, i);
+            }
+            {
+                apollo__onednn_stats st;
+                apollo__onednn_get_stats(shared, &st);
+                CHECK_EQ_INT(st.n_packs, N_WEIGHTS); /* each weight packed once */
+            }
+            for (int t = 0; t < 2; t++)
+                for (int i = 0; i < N_WEIGHTS; i++)
+                    free(ta[t].y[i]);
+            for (int i = 0; i < N_WEIGHTS; i++)
+                free(ref[i]);
+            apollo__backend_free(single);
+            apollo__backend_free(shared);
+        }
+    }
+    printf("2 threads on one backend: identical to one thread (f32, int8; M = 1, 64)\n");
+    for (int i = 0; i < N_WEIGHTS; i++)
+        free(w[i].mem);
+    free(x);
+}
+
+/* ---- weights of other dtypes (Q8) go to the CPU kernels --------------------------------------- */
+
+static void test_q8_routed(void)
+{
+    const int64_t K = 300, N = 45;
+    apollo__backend *cpu = NULL, *be = new_backend(2);
+    apollo__onednn_stats st;
+    wbuf w;
+    apollo__tensor q;
+    int8_t *qd = malloc((size_t)(N * K));
+    float *qs = malloc((size_t)N * sizeof(float)), *x = rand_floats(20 * K, 1.0f),
+          *bias = rand_floats(N, 1.0f), *ya = malloc(20 * N * sizeof(float)),
+          *yb = malloc(20 * N * sizeof(float));
+    CHECK_EQ_INT(apollo__backend_create(APOLLO_BACKEND_CPU, 2, &cpu), APOLLO_OK);
+    if (!cpu || !be)
+        return;
+    wbuf_make(&w, APOLLO__DT_BF16, N, K);
+    q = w.t;
+    for (int64_t n = 0; n < N; n++)
+        qs[n] = apollo__q8_quantize_row(w.t.dtype, apollo__tensor_row(&w.t, n), K, qd + n * K);
+    q.dtype = APOLLO__DT_Q8;
+    q.data = qd;
+    q.scale = qs;
+    for (int p = 0; p < 2; p++) {
+        cpu->precision = be->precision = p ? APOLLO__PREC_INT8 : APOLLO__PREC_F32;
+        for (int64_t M = 1; M <= 20; M += 19) { /* GEMV and GEMM kernels */
+            CHECK_EQ_INT(apollo__matmul(cpu, x, M, K, &q, bias, ya), APOLLO_OK);
+            CHECK_EQ_INT(apollo__matmul(be, x, M, K, &q, bias, yb), APOLLO_OK);
+            CHECK_MSG(!memcmp(ya, yb, (size_t)(M * N) * sizeof(float)),
+                      "Q8 weight, M=%lld: oneDNN backend differs from the CPU backend",
+                      (long long)M);
+        }
+    }
+    apollo__onednn_get_stats(be, &st);
+    CHECK_EQ_INT(st.n_fallback_calls, 4);
+    CHECK_EQ_INT(st.n_entries, 0);
+    printf("Q8 weights: computed by the CPU kernels, identical to the CPU backend\n");
+    free(w.mem);
+    free(qd);
+    free(qs);
+    free(x);
+    free(bias);
+    free(ya);
+    free(yb);
+    apollo__backend_free(cpu);
+    apollo__backend_free(be);
+}
+
+/* ---- allocation failures: every one reported, nothing cached half-built ------------------------ */
+
+static void test_oom(void)
+{
+    const int64_t M = 7, K = 90, N = 40;
+    wbuf w;
+    float *x = rand_floats(M * K, 1.0f), *bias = rand_floats(N, 1.0f),
+          *y = malloc((size_t)(M * N) * sizeof(float));
+    int n_fail = 0;
+    wbuf_make(&w, APOLLO__DT_BF16, N, K);
+    for (int p = 0; p < 2; p++) {
+        const int32_t prec = p ? APOLLO__PREC_INT8 : APOLLO__PREC_F32;
+        uint64_t n_allocs;
+        apollo__backend *be = new_backend(2);
+        if (!be)
+            return;
+        be->precision = prec;
+        apollo__alloc_reset_count();
+        CHECK_EQ_INT(apollo__matmul(be, x, M, K, &w.t, bias, y), APOLLO_OK);
+        n_allocs = apollo__alloc_count();
+        apollo__backend_free(be);
+        for (uint64_t k = 1; k <= n_allocs; k++) {
+            int rc;
+            be = new_backend(2);
+            if (!be)
+                return;
+            be->precision = prec;
+            apollo__alloc_fail_at(k);
+            rc = apollo__matmul(be, x, M, K, &w.t, bias, y);
+            apollo__alloc_fail_at(0);
+            CHECK_MSG(rc == APOLLO_OK || rc == APOLLO_E_NOMEM, "%s: allocation %llu failed: rc %d",
+                      prec_name(prec), (unsigned long long)k, rc);
+            n_fail += rc == APOLLO_E_NOMEM;
+            /* the next call works and is right */
+            memset(y, 0, (size_t)(M * N) * sizeof(float));
+            CHECK_EQ_INT(apollo__matmul(be, x, M, K, &w.t, bias, y), APOLLO_OK);
+            check_bound(x, &w.t, bias, M, y, prec, int8_levels(be), "after a failed allocation");
+            apollo__backend_free(be);
+        }
+    }
+    printf("allocation failures: %d reported as APOLLO_E_NOMEM, none crashed\n", n_fail);
+    free(w.mem);
+    free(x);
+    free(bias);
+    free(y);
+}
+
+#endif /* APOLLO_HAVE_ONEDNN */
+
+/* The CPU backend has no int8 path: PREC_INT8 computes as f32 there. */
+static void test_cpu_int8_is_f32(void)
+{
+    apollo__backend *be = NULL;
+    wbuf w;
+    float *x = rand_floats(7 * 100, 1.0f), *y = malloc(7 * 33 * sizeof(float));
+    CHECK_EQ_INT(apollo__backend_create(APOLLO_BACKEND_CPU, 2, &be), APOLLO_OK);
+    if (!be)
+        return;
+    wbuf_make(&w, APOLLO__DT_BF16, 33, 100);
+    be->precision = APOLLO__PREC_INT8;
+    CHECK_EQ_INT(apollo__matmul(be, x, 7, 100, &w.t, NULL, y), APOLLO_OK);
+    check_bound(x, &w.t, NULL, 7, y, APOLLO__PREC_F32, 0, "cpu backend with PREC_INT8");
+    free(w.mem);
+    free(x);
+    free(y);
+    apollo__backend_free(be);
+}
+
+int main(void)
+{
+    test_cpu_int8_is_f32();
+#ifdef APOLLO_HAVE_ONEDNN
+    test_precisions();
+    test_cache();
+    test_variants();
+    test_threads();
+    test_q8_routed();
+    test_oom();
+#else
+    printf("oneDNN not built: only the CPU backend's PREC_INT8 fallback is checked\n");
+#endif
+    return test_finish("onednn_matmul");
+}
