@@ -15,8 +15,10 @@
 #include <stdint.h>
 
 /* Quantizes K elements of src (dtype dt: F32, BF16 or F16, possibly
- * unaligned) into dst and returns the row's scale. */
+ * unaligned) into dst and returns the row's scale.  AVX2 for BF16 where the
+ * CPU has it; _scalar is the plain loop (same results; for tests). */
 float apollo__q8_quantize_row(apollo__dtype dt, const void *src, int64_t K, int8_t *dst);
+float apollo__q8_quantize_row_scalar(apollo__dtype dt, const void *src, int64_t K, int8_t *dst);
 
 /* Elements [k0, k0 + n) of row r of a 2-D weight, as float32: exact for
  * F32/BF16/F16, q * scale (rounded to float) for Q8. */

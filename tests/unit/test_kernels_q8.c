@@ -3,7 +3,8 @@
  *   1. apollo__q8_quantize_row against its definition, recomputed here in
  *      double: scale = max|w| / 127, q = w / scale rounded to nearest,
  *      |q| <= 127, the largest |w| maps to +-127, |w - q scale| <= scale/2;
- *      all-zero rows give scale 0; F32, BF16 and F16 sources.
+ *      all-zero rows give scale 0; F32, BF16 and F16 sources; the AVX2
+ *      quantizer (bf16) equals the scalar one bit for bit.
  *   2. The CPU matmul on Q8 weights, every instruction-set family this CPU
  *      has plus scalar, GEMV (M < 16) and GEMM (M >= 16), against a double
  *      loop on the dequantized weights q * scale: element-wise
@@ -51,6 +52,13 @@ static void check_row(apollo__dtype dt, const float *w, int64_t K, const char *w
     q[K] = 99; /* guard */
     scale = apollo__q8_quantize_row(dt, s, K, q);
     CHECK_MSG(q[K] == 99, "%s: wrote past the row", what);
+    {   /* the SIMD row quantizer (bf16, AVX2) is the plain loop, bit for bit */
+        int8_t *q2 = malloc((size_t)K);
+        float scale2 = apollo__q8_quantize_row_scalar(dt, s, K, q2);
+        CHECK_MSG(scale2 == scale && memcmp(q, q2, (size_t)K) == 0,
+                  "%s: dispatched and scalar quantizers differ", what);
+        free(q2);
+    }
     if (amax == 0) {
         CHECK_MSG(scale == 0.0f, "%s: zero row scale %g", what, scale);
         for (int64_t k = 0; k < K; k++)
@@ -106,7 +114,25 @@ static void test_quantize(void)
             memset(w, 0, (size_t)K * sizeof(float));
             snprintf(what, sizeof what, "%s K=%lld zero", dn, (long long)K);
             check_row(dts[d], w, K, what);
+            /* values just below and above the halfway points of the grid:
+             * the rounding direction must be the definition's */
+            for (int64_t k = 0; k < K; k++)
+                w[k] = ((float)((k * 53) % 255 - 127) + ((k & 1) ? 0.49f : -0.49f)) / 64.0f;
+            w[0] = 127.0f / 64.0f;
+            snprintf(what, sizeof what, "%s K=%lld near halves", dn, (long long)K);
+            check_row(dts[d], w, K, what);
         }
+    {   /* a NaN (never in a real checkpoint) becomes 0 and does not set the scale */
+        uint16_t h[19];
+        int8_t qa[19], qb[19];
+        for (int k = 0; k < 19; k++)
+            h[k] = test_to_bf16((float)(k - 9) / 8.0f);
+        h[3] = h[17] = 0x7fc0; /* in the 8-wide part and in the tail */
+        float sa = apollo__q8_quantize_row(APOLLO__DT_BF16, h, 19, qa);
+        float sb = apollo__q8_quantize_row_scalar(APOLLO__DT_BF16, h, 19, qb);
+        CHECK(sa == sb && memcmp(qa, qb, sizeof qa) == 0);
+        CHECK(qa[3] == 0 && qa[17] == 0 && qa[0] == -127 && fabs(sa - 9.0 / 8.0 / 127.0) < 1e-9);
+    }
     free(w);
     printf("quantization: checked against the definition\n");
 }
