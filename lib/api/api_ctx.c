@@ -103,6 +103,13 @@ void apollo__log(const apollo_ctx *ctx, int32_t level, const char *fmt, ...)
     ctx->params.log_fn(level, buf, ctx->params.log_user_data);
 }
 
+/* The backend's one-off notes (a precision this CPU cannot run, weights
+ * left unpacked) go to the ctx's log. */
+static void backend_log(void *user_data, int32_t level, const char *msg)
+{
+    apollo__log(user_data, level, "%s", msg);
+}
+
 /* ---- ctx ------------------------------------------------------------------------- */
 
 int apollo__ctx_valid(const apollo_ctx *ctx)
@@ -190,6 +197,8 @@ APOLLO_API int apollo_ctx_open(const char *model_dir, const apollo_ctx_params *p
         ctx_destroy(ctx);
         return rc;
     }
+    ctx->backend->log_fn = backend_log;
+    ctx->backend->log_user_data = ctx;
     /* INT8 changes the weights, not the arithmetic: float32 activations. */
     ctx->backend->precision =
         ctx->params.precision == APOLLO_PRECISION_BF16 ? APOLLO__PREC_BF16 : APOLLO__PREC_F32;
