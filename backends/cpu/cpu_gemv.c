@@ -155,50 +155,86 @@ T_AVX2 static void gemv_avx2(const float *x, int64_t M, int64_t K, const apollo_
 /* Q8 rows.  Decode is bound by the bytes read, so the int8 rows halve its
  * time against bf16 as long as widening stays cheaper than the load: one
  * vpmovsxbd (with its load folded) and one vcvtdq2ps per 8 weights, then the
- * same FMA as above; the scale multiplies the finished sum.  MB (1 or 2)
- * rows of x per pass over 4 weight rows; with one row of x two sets of
- * accumulators (16 k per step) hide the FMA latency.  The AVX-512 level uses
- * this kernel too: it is memory-bound either way. */
+ * same FMA as above; the scale multiplies the finished sum.  One or two rows
+ * of x per pass over 4 weight rows; with one row of x two sets of
+ * accumulators (16 k per step) hide the FMA latency.
+ * Int8 rows are short (1.5 KB for the 1.5B model's K = 1536, half a page):
+ * the hardware prefetchers, which follow each row as a stream within its
+ * page, never ramp up, and this kernel read only ~6 GB/s where bf16 reads
+ * ~11 on the same machine.  So the kernel prefetches the next 4-row block
+ * (contiguous, 4 K bytes) into L2, one line per 64 bytes consumed: ~10-11
+ * GB/s at every K.  The AVX-512 level uses this kernel too (memory-bound). */
 T_AVX2 static inline __m256 ldq8(const int8_t *p)
 {
     __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)p);
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
 }
 
-T_AVX2 __attribute__((always_inline)) static inline void
-gemv_q8_block(const float *x0, const float *x1, int two, int64_t K, const int8_t *const r[4],
-              float s0[4], float s1[4])
+/* Accumulators are named variables, not arrays: GCC keeps arrays of __m256
+ * on the stack (a load and a store per FMA), which made this kernel
+ * compute-bound at half the bf16 kernel's weights per second. */
+T_AVX2 static void gemv_q8_x1(const float *x0, int64_t K, const int8_t *const r[4], float s0[4])
 {
-    __m256 a0[4], a1[4], b0[4];
+    const int8_t *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3];
+    const char *next = (const char *)r0 + 4 * K;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     int64_t k = 0;
-    for (int i = 0; i < 4; i++)
-        a0[i] = a1[i] = b0[i] = _mm256_setzero_ps();
-    if (!two) {
-        for (; k + 16 <= K; k += 16) {
-            __m256 v0 = _mm256_loadu_ps(x0 + k), v1 = _mm256_loadu_ps(x0 + k + 8);
-            for (int i = 0; i < 4; i++) {
-                a0[i] = _mm256_fmadd_ps(ldq8(r[i] + k), v0, a0[i]);
-                b0[i] = _mm256_fmadd_ps(ldq8(r[i] + k + 8), v1, b0[i]);
-            }
-        }
+    for (; k + 16 <= K; k += 16) {
+        __m256 v0 = _mm256_loadu_ps(x0 + k), v1 = _mm256_loadu_ps(x0 + k + 8);
+        _mm_prefetch(next + 4 * k, _MM_HINT_T1);
+        a0 = _mm256_fmadd_ps(ldq8(r0 + k), v0, a0);
+        a1 = _mm256_fmadd_ps(ldq8(r1 + k), v0, a1);
+        a2 = _mm256_fmadd_ps(ldq8(r2 + k), v0, a2);
+        a3 = _mm256_fmadd_ps(ldq8(r3 + k), v0, a3);
+        b0 = _mm256_fmadd_ps(ldq8(r0 + k + 8), v1, b0);
+        b1 = _mm256_fmadd_ps(ldq8(r1 + k + 8), v1, b1);
+        b2 = _mm256_fmadd_ps(ldq8(r2 + k + 8), v1, b2);
+        b3 = _mm256_fmadd_ps(ldq8(r3 + k + 8), v1, b3);
     }
-    for (; k + 8 <= K; k += 8) {
+    if (k + 8 <= K) {
         __m256 v0 = _mm256_loadu_ps(x0 + k);
-        __m256 w[4];
-        for (int i = 0; i < 4; i++) {
-            w[i] = ldq8(r[i] + k);
-            a0[i] = _mm256_fmadd_ps(w[i], v0, a0[i]);
-        }
-        if (two) {
-            __m256 v1 = _mm256_loadu_ps(x1 + k);
-            for (int i = 0; i < 4; i++)
-                a1[i] = _mm256_fmadd_ps(w[i], v1, a1[i]);
-        }
+        a0 = _mm256_fmadd_ps(ldq8(r0 + k), v0, a0);
+        a1 = _mm256_fmadd_ps(ldq8(r1 + k), v0, a1);
+        a2 = _mm256_fmadd_ps(ldq8(r2 + k), v0, a2);
+        a3 = _mm256_fmadd_ps(ldq8(r3 + k), v0, a3);
+        k += 8;
     }
-    for (int i = 0; i < 4; i++) {
-        s0[i] = hsum8(_mm256_add_ps(a0[i], b0[i]));
-        s1[i] = hsum8(a1[i]);
+    s0[0] = hsum8(_mm256_add_ps(a0, b0));
+    s0[1] = hsum8(_mm256_add_ps(a1, b1));
+    s0[2] = hsum8(_mm256_add_ps(a2, b2));
+    s0[3] = hsum8(_mm256_add_ps(a3, b3));
+    for (; k < K; k++) {
+        s0[0] += x0[k] * (float)r0[k];
+        s0[1] += x0[k] * (float)r1[k];
+        s0[2] += x0[k] * (float)r2[k];
+        s0[3] += x0[k] * (float)r3[k];
     }
+}
+
+T_AVX2 static void gemv_q8_x2(const float *x0, const float *x1, int64_t K,
+                              const int8_t *const r[4], float s0[4], float s1[4])
+{
+    const int8_t *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3];
+    const char *next = (const char *)r0 + 4 * K;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 v0 = _mm256_loadu_ps(x0 + k), v1 = _mm256_loadu_ps(x1 + k);
+        _mm_prefetch(next + 4 * k, _MM_HINT_T1);
+        __m256 w0 = ldq8(r0 + k), w1 = ldq8(r1 + k), w2 = ldq8(r2 + k), w3 = ldq8(r3 + k);
+        a0 = _mm256_fmadd_ps(w0, v0, a0);
+        a1 = _mm256_fmadd_ps(w1, v0, a1);
+        a2 = _mm256_fmadd_ps(w2, v0, a2);
+        a3 = _mm256_fmadd_ps(w3, v0, a3);
+        b0 = _mm256_fmadd_ps(w0, v1, b0);
+        b1 = _mm256_fmadd_ps(w1, v1, b1);
+        b2 = _mm256_fmadd_ps(w2, v1, b2);
+        b3 = _mm256_fmadd_ps(w3, v1, b3);
+    }
+    s0[0] = hsum8(a0), s0[1] = hsum8(a1), s0[2] = hsum8(a2), s0[3] = hsum8(a3);
+    s1[0] = hsum8(b0), s1[1] = hsum8(b1), s1[2] = hsum8(b2), s1[3] = hsum8(b3);
     for (; k < K; k++)
         for (int i = 0; i < 4; i++) {
             s0[i] += x0[k] * (float)r[i][k];
@@ -218,11 +254,10 @@ T_AVX2 static void gemv_avx2_q8(const float *x, int64_t M, int64_t K, const apol
             const int two = M - m0 >= 2;
             const float *x0 = x + m0 * K, *x1 = two ? x0 + K : x0;
             float s0[4], s1[4];
-            /* constant `two` in each call keeps the accumulators in registers */
             if (two)
-                gemv_q8_block(x0, x1, 1, K, r, s0, s1);
+                gemv_q8_x2(x0, x1, K, r, s0, s1);
             else
-                gemv_q8_block(x0, x1, 0, K, r, s0, s1);
+                gemv_q8_x1(x0, K, r, s0);
             for (int64_t i = 0; i < nr; i++) {
                 float b = bias ? bias[n + i] : 0.0f, sc = w->scale[n + i];
                 y[m0 * N + n + i] = s0[i] * sc + b;
