@@ -6,11 +6,14 @@
  *   peak_f32_gflops   hand FMA loop, all threads (AVX-512 if present, else AVX2)
  *   peak_bf16_gflops  hand vdpbf16ps loop (0 when the CPU has no AVX512_BF16)
  *   bw_read_gbs       streaming read of a 1 GiB buffer, all threads
- *   gemv_*            decode-shape GEMV on bf16 weights: GB/s of weight read
+ *   gemv_*            decode-shape GEMV on bf16 weights, and on int8 weights
+ *                     (gemv_q8_*: 3 x 11008 rows of K = 2048, beyond the L3): GB/s
+ *                     of weight read
  *   gemm_*            prefill-shape GEMM (M = 256) on bf16 weights: GFLOP/s */
 #include "apollo.h"
 #include "backend.h"
 #include "common/alloc.h"
+#include "common/quant.h"
 #include "cpu/cpu_kernels.h"
 
 #include <immintrin.h>
@@ -171,6 +174,23 @@ static apollo__tensor make_bf16(int64_t N, int64_t K, void **mem)
     return w;
 }
 
+/* The same weights as int8 rows + scales (APOLLO_PRECISION_INT8's format). */
+static apollo__tensor make_q8(const apollo__tensor *src, void **mem)
+{
+    const int64_t N = src->shape[0], K = src->shape[1];
+    apollo__tensor w = *src;
+    int8_t *q = malloc((size_t)(N * K));
+    float *s = malloc((size_t)N * sizeof(float));
+    for (int64_t n = 0; n < N; n++)
+        s[n] = apollo__q8_quantize_row(src->dtype, apollo__tensor_row(src, n), K, q + n * K);
+    w.dtype = APOLLO__DT_Q8;
+    w.data = q;
+    w.scale = s;
+    mem[0] = q;
+    mem[1] = s;
+    return w;
+}
+
 static double time_matmul(apollo__backend *be, int32_t isa, const float *x, int64_t M,
                           const apollo__tensor *w, float *y, double min_s)
 {
@@ -227,6 +247,26 @@ int main(int argc, char **argv)
         free(x);
         free(y);
         free(mem);
+    }
+    /* The int8 form of the same shape is 22.5 MB, which an EPYC L3 holds:
+     * three stacked copies (67.6 MB, rows of the same K) stream from DRAM. */
+    {
+        void *mem, *qmem[2];
+        apollo__tensor w = make_bf16(3 * 11008, 2048, &mem);
+        apollo__tensor wq = make_q8(&w, qmem);
+        const double qbytes = 3 * 11008.0 * 2048 + 3 * 11008.0 * 4; /* rows + scales */
+        float *x = calloc(16 * 2048, sizeof(float)), *y = calloc(16 * 3 * 11008, sizeof(float));
+        free(mem);
+        for (int i = 0; i < 16 * 2048; i++)
+            x[i] = (float)(i % 13) * 0.01f;
+        double t = time_matmul(be, -1, x, 1, &wq, y, quick ? 0.3 : 1.0);
+        printf("gemv_q8_33024x2048_gbs %.2f\n", qbytes / t * 1e-9);
+        t = time_matmul(be, -1, x, 4, &wq, y, quick ? 0.3 : 1.0);
+        printf("gemv4_q8_33024x2048_gbs %.2f\n", qbytes / t * 1e-9);
+        free(x);
+        free(y);
+        free(qmem[0]);
+        free(qmem[1]);
     }
     /* prefill chunk of 256 rows through [11008, 2048] (gate/up) and [2048, 11008] (down) */
     {

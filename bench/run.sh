@@ -11,7 +11,9 @@
 # SYNTH_ROOT (/tmp: checkpoints go to $SYNTH_ROOT/apollo-<size>-synth, ~6 and
 # ~9 GB, never committed), BUILD (build/bench-release), VENV (/work/venv-ref;
 # set VENV= to skip PyTorch), PRECISION (f32 | bf16: activations in bf16
-# where the CPU has vdpbf16ps).  Raw "key value" output goes to $BUILD/bench-out/.
+# where the CPU has vdpbf16ps | int8: the LLM's weights quantized to int8,
+# measured beside the bf16-weight run in the same invocation).  Raw
+# "key value" output goes to $BUILD/bench-out/.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 THREADS=${THREADS:-2}
@@ -34,8 +36,20 @@ cat /proc/loadavg >"$OUT/loadavg_before"
 for s in $SIZES; do
     d=$SYNTH_ROOT/apollo-$s-synth
     [ -f "$d/config.json" ] || python3 "$ROOT/tools/synth/apollo_synth.py" "$s" "$d" >/dev/null
-    "$BUILD/bench/bench_llm" "$d" --threads "$THREADS" --precision "$PRECISION" \
-        --prefill "$PREFILL" --decode "$DECODE" >"$OUT/llm-$s.txt"
+    rm -f "$OUT/llm-$s-int8.txt" "$OUT/logits-$s-"*.f32
+    if [ "$PRECISION" = int8 ]; then
+        # the bf16-weight run is the baseline: speed, and logits on the same ids
+        "$BUILD/bench/bench_llm" "$d" --threads "$THREADS" --precision f32 \
+            --prefill "$PREFILL" --decode "$DECODE" --logits-out "$OUT/logits-$s-bf16.f32" \
+            >"$OUT/llm-$s.txt"
+        "$BUILD/bench/bench_llm" "$d" --threads "$THREADS" --precision int8 \
+            --prefill "$PREFILL" --decode "$DECODE" --logits-out "$OUT/logits-$s-int8.f32" \
+            >"$OUT/llm-$s-int8.txt"
+    else
+        "$BUILD/bench/bench_llm" "$d" --threads "$THREADS" --precision "$PRECISION" \
+            --prefill "$PREFILL" --decode "$DECODE" >"$OUT/llm-$s.txt"
+    fi
+    rm -f "$OUT/torch-$s.txt" # never report an earlier run's PyTorch numbers
     if [ -n "$VENV" ] && [ -x "$VENV/bin/python" ]; then
         "$VENV/bin/python" "$ROOT/bench/torch_baseline.py" "$d" --threads "$THREADS" \
             --prefill "$PREFILL" --decode "$DECODE" 2>/dev/null >"$OUT/torch-$s.txt" || true
@@ -44,7 +58,7 @@ done
 cat /proc/loadavg >"$OUT/loadavg_after"
 
 python3 - "$OUT" "$SIZES" "$THREADS" "$PREFILL" <<'PY'
-import os, sys
+import array, os, sys
 out, sizes, threads, prefill = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
 def kv(name):
     p = os.path.join(out, name)
@@ -69,6 +83,12 @@ rows = [("CPU kernels / threads", "%s / %s" % (k.get("isa"), threads), ""),
         ("memory read bandwidth (1 / all threads)", "%.2f / %.2f GB/s" % (k.get("bw_read_1t_gbs", 0), bw), "")]
 g = k.get("gemv_bf16_11008x2048_gbs", 0)
 rows.append(("GEMV bf16 11008x2048, M=1", "%.2f GB/s" % g, "%.0f%% of bandwidth" % (100 * g / bw) if bw else ""))
+gq = k.get("gemv_q8_33024x2048_gbs", 0)
+if gq and g:
+    # weights per second: bf16 2 B/weight, int8 1 B/weight + 4 B/row of 2048
+    rows.append(("GEMV int8 3x11008x2048, M=1", "%.2f GB/s" % gq,
+                 "%.0f%% of bandwidth, %.2fx the weights/s of bf16"
+                 % (100 * gq / bw, gq / (1 + 4 / 2048) / (g / 2)) if bw else ""))
 for key in sorted(x for x in k if x.startswith("gemm_")):
     v = k[key]
     peak = pb if "bf16" in key else pf
@@ -91,6 +111,37 @@ for s in sizes:
                      "libapollo %.2fx" % (pre / t["prefill_tokens_per_s"])))
     rows.append(("%s peak RSS (KV cache)" % s, "%.0f MB (%.0f MB)" % (l.get("peak_rss_mb", 0), l.get("kv_cache_mb", 0)),
                  "PyTorch %.0f MB" % t["peak_rss_mb"] if t.get("peak_rss_mb") else ""))
+    q = kv("llm-%s-int8.txt" % s)
+    if q:
+        qb = q.get("weight_bytes_per_token", 0)
+        qbound = bw / (qb * 1e-9) if qb else 0
+        qdec = q.get("decode_tokens_per_s", 0)
+        rows.append(("%s decode (int8 weights)" % s, "%.3f tok/s" % qdec,
+                     "%.0f%% of bandwidth bound %.2f tok/s (%.2f GB/token, read at %.1f GB/s; bf16 "
+                     "%.1f GB/s); %.2fx bf16"
+                     % (100 * qdec / qbound, qbound, qb * 1e-9, q.get("decode_weight_gbs", 0),
+                        l.get("decode_weight_gbs", 0), qdec / dec if dec else 0) if qbound else ""))
+        rows.append(("%s prefill %s tokens (int8 weights)" % (s, prefill), "%.2f tok/s" % q.get("prefill_tokens_per_s", 0),
+                     "%.2fx bf16" % (q.get("prefill_tokens_per_s", 0) / pre) if pre else ""))
+        rows.append(("%s int8 quantization at open" % s, "%.1f s" % q.get("quantize_s", 0), ""))
+        fa, fb = (os.path.join(out, "logits-%s-%s.f32" % (s, p)) for p in ("bf16", "int8"))
+        if os.path.exists(fa) and os.path.exists(fb):
+            a, b = array.array("f"), array.array("f")
+            a.frombytes(open(fa, "rb").read())
+            b.frombytes(open(fb, "rb").read())
+            V = int(l.get("vocab_size", 0)) or 151936
+            npos = min(len(a), len(b)) // V
+            worst, same = 0.0, 0
+            for i in range(npos):
+                ra, rb = a[i * V:(i + 1) * V], b[i * V:(i + 1) * V]
+                d = max(abs(x - y) for x, y in zip(ra, rb))
+                worst = max(worst, d / max(abs(x) for x in ra))
+                same += max(range(V), key=ra.__getitem__) == max(range(V), key=rb.__getitem__)
+            rows.append(("%s int8 vs bf16-weight logits" % s,
+                         "max |dlogit| / max |logit| %.2e" % worst,
+                         "argmax equal at %d of %d positions (synthetic weights)" % (same, npos)))
+        rows.append(("%s peak RSS, int8 (KV cache)" % s, "%.0f MB (%.0f MB)" % (q.get("peak_rss_mb", 0), q.get("kv_cache_mb", 0)),
+                     "bf16 weights %.0f MB" % l.get("peak_rss_mb", 0)))
 w = max(len(r[0]) for r in rows)
 w2 = max(len(r[1]) for r in rows)
 print("| %-*s | %-*s | %s |" % (w, "measurement", w2, "value", "ratio"))
