@@ -4,7 +4,11 @@
  * Cache.  One entry per (weight data pointer, dtype, N, K, mode), where the
  * mode follows apollo__backend.precision:
  *   f32   PREC_F32 (and the fallback of the others): weights widened exactly
- *         to f32, f32 arithmetic -- within ~1e-6 of a double loop;
+ *         to f32, f32 arithmetic -- within ~1e-6 of a double loop.  Only where
+ *         oneDNN has a packed f32 kernel (brgemm, AVX-512): where its f32
+ *         matmul is the plain gemm ("gemm:jit", AVX2 machines) it was slower
+ *         than the CPU kernels at every M (bench/README.md) at twice the
+ *         memory, so f32 products go to the CPU kernels there (f32_on_cpu);
  *   bf16  PREC_BF16 on bf16 weights, where oneDNN runs bf16 natively
  *         (AVX512_BF16/AMX): weights used as they are, activations rounded to
  *         bf16 per call.  Elsewhere oneDNN has no bf16 matmul, or emulates it
@@ -14,12 +18,12 @@
  *         or L = 63 where oneDNN's u8*s8 kernels add pairs of products in
  *         saturating 16-bit lanes (AVX2 without VNNI; probed once, see
  *         int8_probe_levels).  Activations are quantized per call and per row:
- *         t_m = max_k |x[m,k]| / 127, u = round(x / t_m) + 128 as u8 with the
- *         source zero point 128 (u8 is oneDNN's fast int8 source type; s8
- *         sources take a slow path on AVX2).  oneDNN accumulates
- *         sum_k (u - 128) q exactly in int32 and scales by s_n; each row is
- *         then scaled by t_m.  |error| <= sum_k (|x_k| s_n + |W_k| t_m) / 2
- *         + s_n t_m / 4 per term.
+ *         t_m = max_k |x[m,k]| / 127, p = round(x / t_m) in [-127, 127], passed
+ *         as u = p + 128 in u8 (oneDNN's fast int8 source; s8 sources, and
+ *         a source zero point, take slower paths on AVX2).  oneDNN computes
+ *         A = sum_k u q exactly in int32; with c_n = sum_k q[n,k] (kept from
+ *         packing) y = s_n t_m (A - 128 c_n) + bias = s_n t_m sum_k p q + bias.
+ *         |error| <= sum_k (|x_k| s_n + |W_k| t_m) / 2 + s_n t_m / 4 per term.
  * The entry holds the packed weight (its layout is the one oneDNN picks with
  * format_tag any for a prefill-sized M; it is used in place, without a
  * copy, when that is the weight's own layout and dtype) and the primitives:
@@ -28,7 +32,7 @@
  * layout -- primitives for M in {256, 64, 16, 4, 1}, run over row chunks.
  *
  * Memory.  Packed bytes per weight: f32 4 N K, bf16 2 N K (0 in place),
- * s8 N K + 4 N; all entries together are capped by the pack budget (default
+ * s8 N K + 8 N; all entries together are capped by the pack budget (default
  * half the physical memory, apollo__onednn_set_pack_budget); weights beyond
  * it, and any weight dtype other than F32/BF16/F16 (the quantized dtypes of
  * the CPU backend), are computed by the CPU kernels in place
@@ -80,8 +84,10 @@ enum {
 static const int64_t bucket_m[N_BUCKETS] = {256, 64, 16, 4, 1};
 /* M of the primitive whose preferred weight layout is packed. */
 #define LAYOUT_M 256
-/* Activation zero point of the int8 mode (u = q + 128). */
+/* Offset of the int8 mode's activations (u = p + 128). */
 #define INT8_SRC_ZP 128
+/* Beyond this K the int32 sum of 255 x 127 products could overflow. */
+#define INT8_MAX_K 60000
 
 typedef struct mm_prim {
     dnnl_primitive_t prim; /* NULL: not available */
@@ -100,6 +106,7 @@ typedef struct wentry {
     void *wraw;             /* owned allocation behind wptr (NULL in place) */
     void *wptr;             /* what oneDNN reads: packed copy or the weight itself */
     float *wscale;          /* MODE_S8: s_n, [N] */
+    int32_t *wsum;          /* MODE_S8: c_n = sum_k q[n,k], [N] */
     size_t bytes;           /* charged to the budget */
     int runtime_m;          /* rt is the M >= 2 primitive */
     mm_prim one, rt, bucket[N_BUCKETS];
@@ -112,6 +119,8 @@ typedef struct onednn_backend {
     dnnl_engine_t engine;
     int32_t isa; /* the CPU kernels' level, for weights oneDNN does not take */
     int bf16_native;
+    int f32_on_cpu; /* oneDNN's f32 matmul is its plain GEMM: f32 on the CPU kernels */
+    char f32_impl[48];
 
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -122,7 +131,7 @@ typedef struct onednn_backend {
     int64_t budget, packed_bytes, n_packs, n_in_place;
     int32_t int8_levels;
     uint32_t logged; /* one bit per one-off note */
-    _Atomic int64_t n_fallback_calls;
+    _Atomic int64_t n_cpu_calls;
     _Atomic uint32_t debug; /* APOLLO__ONEDNN_* switches */
 } onednn_backend;
 
@@ -131,7 +140,7 @@ static wentry tomb_entry;
 
 /* One-off notes (bits of onednn_backend.logged). */
 enum { NOTE_BF16 = 1, NOTE_BF16_PRIM = 2, NOTE_S8_PRIM = 4, NOTE_BUDGET = 8, NOTE_F32_PRIM = 16,
-       NOTE_INT8_LEVELS = 32 };
+       NOTE_INT8_LEVELS = 32, NOTE_F32_CPU = 64 };
 
 static void note_once(onednn_backend *b, uint32_t bit, int32_t level, const char *fmt, ...)
     APOLLO__PRINTF(4, 5);
@@ -225,7 +234,8 @@ static void mode_types(int mode, dnnl_data_type_t *src, dnnl_data_type_t *wei)
 }
 
 /* A matmul primitive descriptor: src [M, K] (M may be DNNL_RUNTIME_DIM_VAL),
- * weights [K, N] in layout wmd (NULL: format_tag any), dst [M, N] f32.
+ * weights [K, N] in layout wmd (NULL: format_tag any), dst [M, N] f32 (s32
+ * for MODE_S8), no attributes but a user scratchpad.
  * Returns NULL when oneDNN has no implementation or only a reference one
  * (impl, if not NULL, gets the name either way). */
 static dnnl_primitive_desc_t make_pd(onednn_backend *b, int mode, int64_t M, int64_t K,
@@ -244,7 +254,7 @@ static dnnl_primitive_desc_t make_pd(onednn_backend *b, int mode, int64_t M, int
     if (impl && impl_cap)
         impl[0] = '\0';
     if (dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab) ||
-        dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab))
+        dnnl_memory_desc_init_by_tag(&dmd, 2, dd, mode == MODE_S8 ? dnnl_s32 : dnnl_f32, dnnl_ab))
         return NULL;
     if (!wmd) {
         if (dnnl_memory_desc_init_by_tag(&amd, 2, wd, wdt, dnnl_format_tag_any))
@@ -256,13 +266,6 @@ static dnnl_primitive_desc_t make_pd(onednn_backend *b, int mode, int64_t M, int
         return NULL;
     if (dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user))
         goto fail;
-    if (mode == MODE_S8) { /* s_n given at execution; zero point 128 */
-        const float rt_scale = DNNL_RUNTIME_F32_VAL;
-        const int32_t zp = INT8_SRC_ZP;
-        if (dnnl_primitive_attr_set_output_scales(attr, 1, 1 << 1, &rt_scale) ||
-            dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_SRC, 1, 0, &zp))
-            goto fail;
-    }
     if (dnnl_primitive_desc_create(&pd, &desc, attr, b->engine, NULL) != dnnl_success) {
         pd = NULL;
         goto fail;
@@ -306,8 +309,10 @@ static void entry_free_resources(wentry *e)
     memset(e->bucket, 0, sizeof e->bucket);
     apollo__free(e->wraw);
     apollo__free(e->wscale);
+    apollo__free(e->wsum);
     e->wraw = e->wptr = NULL;
     e->wscale = NULL;
+    e->wsum = NULL;
 }
 
 /* ---- int8 level probe ------------------------------------------------------------------ */
@@ -319,45 +324,39 @@ static int32_t int8_probe_levels(onednn_backend *b)
     enum { PK = 64, PN = 32 };
     static const int64_t ms[2] = {1, 48};
     int32_t levels = 127;
-    float scale[PN];
     dnnl_stream_t stream = NULL;
     unsigned char *xs = apollo__malloc(48 * PK);
     signed char *ws = apollo__malloc(PK * PN);
-    float *ys = apollo__malloc(48 * PN * sizeof(float));
+    int32_t *ys = apollo__malloc(48 * PN * sizeof(int32_t));
 
     if (!xs || !ws || !ys || dnnl_stream_create(&stream, b->engine, dnnl_stream_default_flags)) {
         levels = 63;
         goto done;
     }
-    for (int i = 0; i < PN; i++)
-        scale[i] = 1.0f;
     memset(xs, 255, 48 * PK);
     memset(ws, 127, PK * PN);
     for (int t = 0; t < 2 && levels == 127; t++) {
-        dnnl_memory_desc_t wmd, smd, dmd, cmd;
-        dnnl_dims_t wd = {PK, PN}, sd = {ms[t], PK}, dd = {ms[t], PN}, cd = {PN};
-        dnnl_memory_t sm = NULL, wm = NULL, dm = NULL, cm = NULL;
+        dnnl_memory_desc_t wmd, smd, dmd;
+        dnnl_dims_t wd = {PK, PN}, sd = {ms[t], PK}, dd = {ms[t], PN};
+        dnnl_memory_t sm = NULL, wm = NULL, dm = NULL;
         mm_prim p = {0};
         dnnl_primitive_desc_t pd;
         dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_s8, dnnl_ab);
         dnnl_memory_desc_init_by_tag(&smd, 2, sd, dnnl_u8, dnnl_ab);
-        dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab);
+        dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_s32, dnnl_ab);
         pd = make_pd(b, MODE_S8, ms[t], PK, PN, &wmd, NULL, 0);
         if (!pd || make_prim(pd, &p) != dnnl_success || p.scratch_bytes) {
             levels = 63; /* cannot tell: stay safe */
-        } else if (!dnnl_memory_desc_init_by_tag(&cmd, 1, cd, dnnl_f32, dnnl_a) &&
-                   !dnnl_memory_create(&sm, &smd, b->engine, xs) &&
+        } else if (!dnnl_memory_create(&sm, &smd, b->engine, xs) &&
                    !dnnl_memory_create(&wm, &wmd, b->engine, ws) &&
-                   !dnnl_memory_create(&dm, &dmd, b->engine, ys) &&
-                   !dnnl_memory_create(&cm, &cmd, b->engine, scale)) {
-            dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, sm}, {DNNL_ARG_WEIGHTS, wm},
-                                       {DNNL_ARG_DST, dm}, {DNNL_ARG_ATTR_OUTPUT_SCALES, cm}};
-            const float want = (float)((255 - INT8_SRC_ZP) * 127 * PK);
+                   !dnnl_memory_create(&dm, &dmd, b->engine, ys)) {
+            dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, sm}, {DNNL_ARG_WEIGHTS, wm},
+                                       {DNNL_ARG_DST, dm}};
             omp_set_num_threads(b->base.n_threads);
-            if (dnnl_primitive_execute(p.prim, stream, 4, args) || dnnl_stream_wait(stream))
+            if (dnnl_primitive_execute(p.prim, stream, 3, args) || dnnl_stream_wait(stream))
                 levels = 63;
             for (int i = 0; i < ms[t] * PN; i++)
-                if (ys[i] != want)
+                if (ys[i] != 255 * 127 * PK)
                     levels = 63;
         } else {
             levels = 63;
@@ -365,7 +364,6 @@ static int32_t int8_probe_levels(onednn_backend *b)
         if (sm) dnnl_memory_destroy(sm);
         if (wm) dnnl_memory_destroy(wm);
         if (dm) dnnl_memory_destroy(dm);
-        if (cm) dnnl_memory_destroy(cm);
         if (p.prim) dnnl_primitive_destroy(p.prim);
     }
 done:
@@ -381,7 +379,7 @@ done:
 
 /* Converts rows [n0, n1) of w into the target dtype of mode and writes
  * element (n, k) at dst + (k * sk + n * sn) * element size.  MODE_S8 also
- * computes the row scales into scale[n] (levels L).  Rows go through a
+ * computes the row scales s_n (levels L) and sums c_n.  Rows go through a
  * float32 staging buffer of PACK_ROWS rows. */
 #define PACK_ROWS 32
 
@@ -391,7 +389,8 @@ typedef struct pack_job {
     int32_t levels;
     void *dst;
     int64_t sk, sn;
-    float *scale;
+    float *scale;   /* MODE_S8: s_n */
+    int32_t *colsum; /* MODE_S8: c_n */
     _Atomic int failed;
 } pack_job;
 
@@ -429,6 +428,7 @@ static void pack_rows(pack_job *j, int64_t n0, int64_t n1)
             const float *r = tmp + (n - n0) * K;
             signed char *qr = qs + (n - n0) * K; /* never ahead of r */
             float amax = 0, inv;
+            int32_t sum = 0;
             for (int64_t k = 0; k < K; k++)
                 amax = fmaxf(amax, fabsf(r[k]));
             j->scale[n] = amax / L;
@@ -437,7 +437,9 @@ static void pack_rows(pack_job *j, int64_t n0, int64_t n1)
                 long q = lrintf(r[k] * inv);
                 q = q > j->levels ? j->levels : q < -j->levels ? -j->levels : q;
                 qr[k] = (signed char)q;
+                sum += (int32_t)q;
             }
+            j->colsum[n] = sum;
         }
         for (int64_t k = 0; k < K; k++)
             for (int64_t n = n0; n < n1; n++)
@@ -511,7 +513,7 @@ static int pack_weight(onednn_backend *b, wentry *e, const apollo__tensor *w, in
     size_t plain;
     int64_t sk = 0, sn = 0;
     int rc = APOLLO_OK, plain_target;
-    pack_job j = {w, e->mode, levels, NULL, 0, 0, e->wscale, 0};
+    pack_job j = {w, e->mode, levels, NULL, 0, 0, e->wscale, e->wsum, 0};
 
     mode_types(e->mode, &sdt, &wdt);
     plain = (size_t)e->N * (size_t)e->K * dt_size(wdt);
@@ -594,7 +596,7 @@ static int build_entry(onednn_backend *b, wentry *e, const apollo__tensor *w, in
                    dnnl_memory_desc_equal(&own, &e->wmd);
     }
     need = (in_place ? 0 : dnnl_memory_desc_get_size(&e->wmd)) +
-           (e->mode == MODE_S8 ? (size_t)N * sizeof(float) : 0);
+           (e->mode == MODE_S8 ? (size_t)N * (sizeof(float) + sizeof(int32_t)) : 0);
     pthread_mutex_lock(&b->mu);
     if (b->packed_bytes + (int64_t)need > b->budget) {
         pthread_mutex_unlock(&b->mu);
@@ -654,7 +656,9 @@ static int build_entry(onednn_backend *b, wentry *e, const apollo__tensor *w, in
                       levels < 127 ? " (this CPU's u8*s8 kernels saturate 16-bit pair sums)"
                                    : "");
         }
-        if (!(e->wscale = apollo__malloc((size_t)N * sizeof(float))))
+        e->wscale = apollo__malloc((size_t)N * sizeof(float));
+        e->wsum = apollo__malloc((size_t)N * sizeof(int32_t));
+        if (!e->wscale || !e->wsum)
             rc = apollo__fail(APOLLO_E_NOMEM, "oneDNN: out of memory for int8 scales");
     }
     if (!rc && in_place) {
@@ -835,15 +839,16 @@ static void cache_clear(onednn_backend *b)
 
 /* ---- execution --------------------------------------------------------------------------- */
 
-/* Runs primitive p on rows [m0, m0 + M) (src already in the mode's dtype). */
+/* Runs primitive p on rows [m0, m0 + M) (src already in the mode's dtype;
+ * MODE_S8 writes int32 sums into y's memory). */
 static int run_prim(onednn_backend *b, const mm_prim *p, dnnl_stream_t stream, wentry *e,
                     const void *src, size_t src_row_bytes, dnnl_data_type_t sdt, int64_t m0,
                     int64_t M, float *y)
 {
-    dnnl_memory_desc_t smd, dmd, pmd, cmd;
-    dnnl_dims_t sd = {M, e->K}, dd = {M, e->N}, pd1 = {(int64_t)p->scratch_bytes}, cd = {e->N};
-    dnnl_memory_t sm = NULL, wm = NULL, dm = NULL, pm = NULL, cm = NULL;
-    dnnl_exec_arg_t args[5];
+    dnnl_memory_desc_t smd, dmd, pmd;
+    dnnl_dims_t sd = {M, e->K}, dd = {M, e->N}, pd1 = {(int64_t)p->scratch_bytes};
+    dnnl_memory_t sm = NULL, wm = NULL, dm = NULL, pm = NULL;
+    dnnl_exec_arg_t args[4];
     void *scratch = NULL;
     dnnl_status_t s;
     int rc = APOLLO_OK, na = 3;
@@ -851,17 +856,15 @@ static int run_prim(onednn_backend *b, const mm_prim *p, dnnl_stream_t stream, w
     if (p->scratch_bytes && !(scratch = apollo__malloc(p->scratch_bytes)))
         return apollo__fail(APOLLO_E_NOMEM, "oneDNN: out of memory for a scratchpad");
     if ((s = dnnl_memory_desc_init_by_tag(&smd, 2, sd, sdt, dnnl_ab)) ||
-        (s = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab)) ||
+        (s = dnnl_memory_desc_init_by_tag(&dmd, 2, dd, e->mode == MODE_S8 ? dnnl_s32 : dnnl_f32,
+                                          dnnl_ab)) ||
         (s = dnnl_memory_create(&sm, &smd, b->engine,
                                 (void *)((const unsigned char *)src + (size_t)m0 * src_row_bytes))) ||
         (s = dnnl_memory_create(&wm, &e->wmd, b->engine, e->wptr)) ||
         (s = dnnl_memory_create(&dm, &dmd, b->engine, y + m0 * e->N)) ||
         (p->scratch_bytes &&
          ((s = dnnl_memory_desc_init_by_tag(&pmd, 1, pd1, dnnl_u8, dnnl_a)) ||
-          (s = dnnl_memory_create(&pm, &pmd, b->engine, scratch)))) ||
-        (e->wscale &&
-         ((s = dnnl_memory_desc_init_by_tag(&cmd, 1, cd, dnnl_f32, dnnl_a)) ||
-          (s = dnnl_memory_create(&cm, &cmd, b->engine, e->wscale))))) {
+          (s = dnnl_memory_create(&pm, &pmd, b->engine, scratch))))) {
         rc = dnnl_fail(s, "matmul arguments");
     } else {
         args[0] = (dnnl_exec_arg_t){DNNL_ARG_SRC, sm};
@@ -869,8 +872,6 @@ static int run_prim(onednn_backend *b, const mm_prim *p, dnnl_stream_t stream, w
         args[2] = (dnnl_exec_arg_t){DNNL_ARG_DST, dm};
         if (pm)
             args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pm};
-        if (cm)
-            args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_OUTPUT_SCALES, cm};
         if ((s = dnnl_primitive_execute(p->prim, stream, na, args)) ||
             (s = dnnl_stream_wait(stream)))
             rc = dnnl_fail(s, "matmul");
@@ -879,7 +880,6 @@ static int run_prim(onednn_backend *b, const mm_prim *p, dnnl_stream_t stream, w
     if (wm) dnnl_memory_destroy(wm);
     if (dm) dnnl_memory_destroy(dm);
     if (pm) dnnl_memory_destroy(pm);
-    if (cm) dnnl_memory_destroy(cm);
     apollo__free(scratch);
     return rc;
 }
@@ -962,10 +962,13 @@ static void src_task(void *vp, int64_t t)
     }
 }
 
-/* y = y * t_m (MODE_S8) + bias, rows in parallel. */
+/* Rows in parallel: MODE_S8 turns the int32 sums A in y's memory into
+ * y = s_n t_m (A - 128 c_n) + bias; the others add the bias. */
 typedef struct post_job {
     float *y;
-    const float *row_scale, *bias;
+    const float *row_scale, *bias; /* row_scale: t_m, MODE_S8 only */
+    const float *wscale;           /* s_n */
+    const int32_t *wsum;           /* c_n */
     int64_t M, N, rows_per_task;
 } post_job;
 
@@ -976,13 +979,15 @@ static void post_task(void *vp, int64_t t)
     for (int64_t m = m0; m < m1; m++) {
         float *r = j->y + m * j->N;
         if (j->row_scale) {
-            const float s = j->row_scale[m];
-            if (j->bias)
-                for (int64_t n = 0; n < j->N; n++)
-                    r[n] = r[n] * s + j->bias[n];
-            else
-                for (int64_t n = 0; n < j->N; n++)
-                    r[n] *= s;
+            const float tm = j->row_scale[m];
+            for (int64_t n = 0; n < j->N; n++) {
+                int32_t a;
+                float v;
+                memcpy(&a, r + n, sizeof a);
+                /* exact: |A| and 128 |c_n| are below 2^31 for K <= INT8_MAX_K */
+                v = (float)(a - INT8_SRC_ZP * j->wsum[n]) * (j->wscale[n] * tm);
+                r[n] = j->bias ? v + j->bias[n] : v;
+            }
         } else {
             for (int64_t n = 0; n < j->N; n++)
                 r[n] += j->bias[n];
@@ -1025,7 +1030,7 @@ static int onednn_matmul(apollo__backend *be, const float *x, int64_t M, int64_t
          w->dtype != APOLLO__DT_F16) || K <= 0 || N <= 0)
         goto cpu; /* quantized dtypes of the CPU backend, degenerate shapes */
 
-    mode = be->precision == APOLLO__PREC_INT8 ? MODE_S8 : MODE_F32;
+    mode = be->precision == APOLLO__PREC_INT8 && K <= INT8_MAX_K ? MODE_S8 : MODE_F32;
     if (be->precision == APOLLO__PREC_BF16 && w->dtype == APOLLO__DT_BF16) {
         if (b->bf16_native || (atomic_load(&b->debug) & APOLLO__ONEDNN_TRY_BF16))
             mode = MODE_BF16;
@@ -1035,6 +1040,14 @@ static int onednn_matmul(apollo__backend *be, const float *x, int64_t M, int64_t
                       "PREC_BF16 computes as f32");
     }
     for (;;) {
+        if (mode == MODE_F32 && b->f32_on_cpu &&
+            !(atomic_load(&b->debug) & APOLLO__ONEDNN_FORCE_F32)) {
+            note_once(b, NOTE_F32_CPU, APOLLO_LOG_INFO,
+                      "oneDNN: its f32 matmul on this CPU is the plain GEMM (%s), slower than "
+                      "the CPU kernels on the weights in place: f32 products run there",
+                      b->f32_impl);
+            goto cpu;
+        }
         if ((rc = cache_get(b, w, mode, &e)))
             return rc;
         if (e->state != ST_UNSUPPORTED || mode == MODE_F32)
@@ -1072,7 +1085,7 @@ static int onednn_matmul(apollo__backend *be, const float *x, int64_t M, int64_t
     }
     rc = run_entry(b, e, src, src_row_bytes, sdt, M, y);
     if (!rc && (row_scale || bias)) {
-        post_job j = {y, row_scale, bias, M, N, 0};
+        post_job j = {y, row_scale, bias, e->wscale, e->wsum, M, N, 0};
         for_rows(b, M, N, &j.rows_per_task, post_task, &j);
     }
     apollo__free(conv);
@@ -1080,7 +1093,7 @@ static int onednn_matmul(apollo__backend *be, const float *x, int64_t M, int64_t
     return rc;
 
 cpu:
-    atomic_fetch_add(&b->n_fallback_calls, 1);
+    atomic_fetch_add(&b->n_cpu_calls, 1);
     return apollo__cpu_matmul_isa(be, b->isa, x, M, K, w, bias, y);
 }
 
@@ -1105,8 +1118,9 @@ void apollo__onednn_get_stats(apollo__backend *be, apollo__onednn_stats *out)
     out->budget_bytes = b->budget;
     out->int8_levels = b->int8_levels;
     pthread_mutex_unlock(&b->mu);
-    out->n_fallback_calls = atomic_load(&b->n_fallback_calls);
+    out->n_cpu_calls = atomic_load(&b->n_cpu_calls);
     out->bf16_native = b->bf16_native;
+    out->f32_on_cpu = b->f32_on_cpu;
 }
 
 void apollo__onednn_set_pack_budget(apollo__backend *be, int64_t bytes)
@@ -1156,6 +1170,14 @@ int apollo__onednn_describe(apollo__backend *be, const apollo__tensor *w, int32_
         int found;
         size_t slot;
         const wentry *e;
+        if (mode == MODE_F32 && b->f32_on_cpu &&
+            !(atomic_load(&b->debug) & APOLLO__ONEDNN_FORCE_F32)) {
+            snprintf(buf, cap, "cpu-kernels (oneDNN f32 is %s here)", b->f32_impl);
+            if (read_bytes)
+                *read_bytes = w->shape[0] * w->shape[1] * (int64_t)apollo__dtype_size(w->dtype);
+            rc = 0;
+            break;
+        }
         if (!b->tab)
             break;
         slot = tab_find(b, w->data, (int32_t)w->dtype, mode, w->shape[0], w->shape[1], &found);
@@ -1219,7 +1241,7 @@ int apollo__onednn_backend_create(int32_t n_threads, apollo__backend **out)
     b->base.precision = APOLLO__PREC_F32;
     b->isa = apollo__cpu_isa_detect();
     b->budget = pages > 0 && page > 0 ? (int64_t)pages * page / 2 : (int64_t)1 << 32;
-    atomic_init(&b->n_fallback_calls, 0);
+    atomic_init(&b->n_cpu_calls, 0);
     atomic_init(&b->debug, 0u);
     if (pthread_mutex_init(&b->mu, NULL)) {
         apollo__free(b);
@@ -1241,6 +1263,18 @@ int apollo__onednn_backend_create(int32_t n_threads, apollo__backend **out)
     eff = dnnl_get_effective_cpu_isa();
     b->bf16_native = ((unsigned)eff & (unsigned)dnnl_cpu_isa_avx512_core_bf16) ==
                      (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+    /* Where oneDNN's f32 matmul is its gemm-based one (AVX2: "gemm:jit"), it
+     * has no layout of its own to pack into, reads 4 bytes per weight where
+     * the CPU kernels read the 2 of bf16 in place, and re-packs the weight on
+     * every call with 2 <= M < 16: measured slower than the CPU kernels at
+     * every M (bench/README.md), at twice the memory.  f32 then stays there. */
+    {
+        dnnl_primitive_desc_t pd = make_pd(b, MODE_F32, LAYOUT_M, 256, 256, NULL, b->f32_impl,
+                                           sizeof b->f32_impl);
+        b->f32_on_cpu = !pd || !strncmp(b->f32_impl, "gemm:", 5);
+        if (pd)
+            dnnl_primitive_desc_destroy(pd);
+    }
     rc = apollo__pool_create(n_threads, &b->base.pool);
     if (rc) {
         onednn_destroy(&b->base);

@@ -16,10 +16,14 @@ typedef struct apollo__onednn_stats {
     int64_t n_entries;        /* cache entries now (packed, in place or fallback) */
     int64_t packed_bytes;     /* memory held now by packed weights and int8 scales */
     int64_t budget_bytes;     /* the cap on packed_bytes */
-    int64_t n_fallback_calls; /* matmuls the CPU kernels computed instead */
+    int64_t n_cpu_calls;      /* matmuls the CPU kernels computed instead (dtypes other
+                                 than F32/BF16/F16, over budget, the f32 rule below) */
     int32_t int8_levels;      /* int8 weights use [-L, L]: 127, or 63 where the
                                  u8*s8 kernels saturate (no VNNI); 0 = not probed yet */
     int32_t bf16_native;      /* oneDNN runs bf16 matmul natively on this CPU */
+    int32_t f32_on_cpu;       /* f32 products go to the CPU kernels: oneDNN's f32 matmul
+                                 here is its plain GEMM, which they beat (see
+                                 onednn_backend.c); APOLLO__ONEDNN_FORCE_F32 overrides */
 } apollo__onednn_stats;
 
 void apollo__onednn_get_stats(apollo__backend *be, apollo__onednn_stats *out);
@@ -34,6 +38,7 @@ void apollo__onednn_set_pack_budget(apollo__backend *be, int64_t bytes);
 #define APOLLO__ONEDNN_FORCE_REORDER 2u /* pack with oneDNN's reorder even for plain layouts */
 #define APOLLO__ONEDNN_TRY_BF16 4u      /* attempt bf16 primitives even where the ISA check
                                           says oneDNN would not run them natively */
+#define APOLLO__ONEDNN_FORCE_F32 8u     /* f32 through oneDNN even where f32_on_cpu */
 void apollo__onednn_set_debug(apollo__backend *be, uint32_t flags);
 
 /* Frees every cached weight (packed copies, primitives).  Not to be called

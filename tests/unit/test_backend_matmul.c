@@ -3,6 +3,9 @@
  * bias, several shapes and thread counts. */
 #include "apollo.h"
 #include "backend.h"
+#ifdef APOLLO_HAVE_ONEDNN
+#include "onednn/onednn_hooks.h"
+#endif
 #include "common/alloc.h"
 #include "testrand.h"
 #include "testutil.h"
@@ -79,6 +82,11 @@ static void run_backend(int32_t kind, int32_t threads)
     if (rc)
         return;
     CHECK_EQ_INT(be->vt->kind, kind);
+#ifdef APOLLO_HAVE_ONEDNN
+    /* oneDNN's own f32 arithmetic, also where it would leave f32 to the CPU
+     * kernels (the routing is checked in test_onednn_matmul) */
+    apollo__onednn_set_debug(be, APOLLO__ONEDNN_FORCE_F32);
+#endif
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (size_t d = 0; d < 3; d++)
             run_case(be, dts[d], shapes[s][0], shapes[s][1], shapes[s][2], (int)(s % 2));

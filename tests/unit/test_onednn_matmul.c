@@ -19,7 +19,9 @@
  * the CPU kernels, the M-bucket and oneDNN-reorder variants agree with the
  * main path, and two threads calling at once get the single-thread bits.
  * Q8 weights (APOLLO_PRECISION_INT8's dtype) go to the CPU kernels; every
- * allocation failure is reported as APOLLO_E_NOMEM. */
+ * allocation failure is reported as APOLLO_E_NOMEM.  Except in test_f32_rule,
+ * f32 products are forced through oneDNN (APOLLO__ONEDNN_FORCE_F32) where
+ * the backend would give them to the CPU kernels by default. */
 #include "apollo.h"
 #include "backend.h"
 #include "common/alloc.h"
@@ -127,6 +129,9 @@ static void on_log(void *ud, int32_t level, const char *msg)
     snprintf(log_text + l, sizeof log_text - l, "%s\n", msg);
 }
 
+/* A oneDNN backend whose f32 products run in oneDNN even on CPUs where the
+ * backend would hand them to the CPU kernels (f32_on_cpu): the tests check
+ * oneDNN's arithmetic; test_f32_rule checks the routing itself. */
 static apollo__backend *new_backend(int32_t threads)
 {
     apollo__backend *be = NULL;
@@ -134,6 +139,7 @@ static apollo__backend *new_backend(int32_t threads)
     if (be) {
         be->log_fn = on_log;
         be->log_user_data = NULL;
+        apollo__onednn_set_debug(be, APOLLO__ONEDNN_FORCE_F32);
     }
     return be;
 }
@@ -236,7 +242,7 @@ static void test_cache(void)
         CHECK_EQ_INT(apollo__matmul(be, x, 64, K, &w.t, NULL, y2), APOLLO_OK);
         apollo__onednn_get_stats(be, &st0);
         CHECK_EQ_INT(st0.n_packs, st1.n_packs);
-        CHECK_EQ_INT(st0.n_fallback_calls, 0);
+        CHECK_EQ_INT(st0.n_cpu_calls, 0);
     }
     printf("cache: %lld packs, %lld entries, %.1f KB packed for one %lldx%lld weight at 3 "
            "precisions\n",
@@ -264,7 +270,7 @@ static void test_cache(void)
         CHECK_STR_CONTAINS(desc, "cpu-kernels");
     }
     apollo__onednn_get_stats(be, &st1);
-    CHECK_EQ_INT(st1.n_fallback_calls, 2);
+    CHECK_EQ_INT(st1.n_cpu_calls, 2);
     CHECK_EQ_INT(st1.packed_bytes, 0);
     CHECK_STR_CONTAINS(log_text, "pack budget");
     apollo__onednn_clear_cache(be);
@@ -288,8 +294,8 @@ static void test_variants(void)
     if (!ref || !bk || !ro)
         return;
     wbuf_make(&w, APOLLO__DT_BF16, N, K);
-    apollo__onednn_set_debug(bk, APOLLO__ONEDNN_FORCE_BUCKETS);
-    apollo__onednn_set_debug(ro, APOLLO__ONEDNN_FORCE_REORDER);
+    apollo__onednn_set_debug(bk, APOLLO__ONEDNN_FORCE_BUCKETS | APOLLO__ONEDNN_FORCE_F32);
+    apollo__onednn_set_debug(ro, APOLLO__ONEDNN_FORCE_REORDER | APOLLO__ONEDNN_FORCE_F32);
     for (int p = 0; p < 2; p++) {
         const int32_t prec = p ? APOLLO__PREC_INT8 : APOLLO__PREC_F32;
         ref->precision = bk->precision = ro->precision = prec;
@@ -332,7 +338,7 @@ static void test_variants(void)
             /* forced attempt: the primitive is created (native) or refused /
              * reference-only, then f32 with a warning */
             log_text[0] = '\0';
-            apollo__onednn_set_debug(tb, APOLLO__ONEDNN_TRY_BF16);
+            apollo__onednn_set_debug(tb, APOLLO__ONEDNN_TRY_BF16 | APOLLO__ONEDNN_FORCE_F32);
             tb->precision = APOLLO__PREC_BF16;
             CHECK_EQ_INT(apollo__matmul(tb, x, 7, K, &w.t, NULL, yb), APOLLO_OK);
             check_bound(x, &w.t, NULL, 7, yb, APOLLO__PREC_BF16, 0, "bf16 forced attempt");
@@ -439,6 +445,50 @@ static void test_threads(void)
     free(x);
 }
 
+/* ---- the f32 rule: where oneDNN's f32 matmul is its plain GEMM, the CPU kernels ------------ */
+
+static void test_f32_rule(void)
+{
+    const int64_t K = 150, N = 60;
+    apollo__backend *cpu = NULL, *be = NULL;
+    apollo__onednn_stats st;
+    wbuf w;
+    float *x = rand_floats(20 * K, 1.0f), *ya = malloc(20 * N * sizeof(float)),
+          *yb = malloc(20 * N * sizeof(float));
+    char desc[160] = "";
+    CHECK_EQ_INT(apollo__backend_create(APOLLO_BACKEND_CPU, 2, &cpu), APOLLO_OK);
+    CHECK_EQ_INT(apollo__backend_create(APOLLO_BACKEND_ONEDNN, 2, &be), APOLLO_OK);
+    if (!cpu || !be)
+        return;
+    wbuf_make(&w, APOLLO__DT_BF16, N, K);
+    apollo__onednn_get_stats(be, &st);
+    for (int64_t M = 1; M <= 20; M += 19) {
+        CHECK_EQ_INT(apollo__matmul(be, x, M, K, &w.t, NULL, yb), APOLLO_OK);
+        check_bound(x, &w.t, NULL, M, yb, APOLLO__PREC_F32, 0, "f32 by the default rule");
+        if (st.f32_on_cpu) { /* the CPU backend's own kernels: its very bits */
+            CHECK_EQ_INT(apollo__matmul(cpu, x, M, K, &w.t, NULL, ya), APOLLO_OK);
+            CHECK_MSG(!memcmp(ya, yb, (size_t)(M * N) * sizeof(float)),
+                      "f32 on the CPU kernels, M=%lld: differs from the CPU backend", (long long)M);
+        }
+    }
+    CHECK_EQ_INT(apollo__onednn_describe(be, &w.t, APOLLO__PREC_F32, desc, sizeof desc, NULL), 0);
+    apollo__onednn_get_stats(be, &st);
+    CHECK_EQ_INT(st.n_packs, st.f32_on_cpu ? 0 : 1);
+    CHECK_EQ_INT(st.n_cpu_calls, st.f32_on_cpu ? 2 : 0);
+    printf("f32 by default (f32_on_cpu %d): %s\n", st.f32_on_cpu, desc);
+    /* int8 still runs in oneDNN */
+    be->precision = APOLLO__PREC_INT8;
+    CHECK_EQ_INT(apollo__matmul(be, x, 20, K, &w.t, NULL, yb), APOLLO_OK);
+    apollo__onednn_get_stats(be, &st);
+    CHECK_EQ_INT(st.n_packs, st.f32_on_cpu ? 1 : 2);
+    free(w.mem);
+    free(x);
+    free(ya);
+    free(yb);
+    apollo__backend_free(cpu);
+    apollo__backend_free(be);
+}
+
 /* ---- weights of other dtypes (Q8) go to the CPU kernels --------------------------------------- */
 
 static void test_q8_routed(void)
@@ -473,7 +523,7 @@ static void test_q8_routed(void)
         }
     }
     apollo__onednn_get_stats(be, &st);
-    CHECK_EQ_INT(st.n_fallback_calls, 4);
+    CHECK_EQ_INT(st.n_cpu_calls, 4);
     CHECK_EQ_INT(st.n_entries, 0);
     printf("Q8 weights: computed by the CPU kernels, identical to the CPU backend\n");
     free(w.mem);
@@ -563,6 +613,7 @@ int main(void)
     test_cache();
     test_variants();
     test_threads();
+    test_f32_rule();
     test_q8_routed();
     test_oom();
 #else

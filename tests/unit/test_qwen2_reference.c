@@ -6,6 +6,9 @@
  * video conversations (whose merged input embeddings come from the fixture). */
 #include "apollo.h"
 #include "backend.h"
+#ifdef APOLLO_HAVE_ONEDNN
+#include "onednn/onednn_hooks.h"
+#endif
 #include "fixture.h"
 #include "model/model.h"
 #include "nn/qwen2.h"
@@ -77,6 +80,10 @@ static void run_scenario(const char *variant, const char *scenario, int32_t back
     snprintf(dir, sizeof dir, "%s/models/%s", APOLLO_TEST_FIXTURES, variant);
     CHECK_EQ_INT(apollo__model_load(dir, &m), APOLLO_OK);
     CHECK_EQ_INT(apollo__backend_create(backend_kind, 2, &be), APOLLO_OK);
+#ifdef APOLLO_HAVE_ONEDNN
+    /* oneDNN's own f32 arithmetic, also where it would leave f32 to the CPU kernels */
+    apollo__onednn_set_debug(be, APOLLO__ONEDNN_FORCE_F32);
+#endif
     snprintf(path, sizeof path, "reference/%s/%s/tensors.safetensors", variant, scenario);
     f = fixture_open(path);
     CHECK(m && be && f);

@@ -14,6 +14,9 @@
  * (reported, not failed). */
 #include "apollo.h"
 #include "backend.h"
+#ifdef APOLLO_HAVE_ONEDNN
+#include "onednn/onednn_hooks.h"
+#endif
 #include "common/alloc.h"
 #include "common/status.h"
 #include "fixture.h"
@@ -370,6 +373,10 @@ static void run_variant(const char *variant, int32_t backend_kind)
     snprintf(dir, sizeof dir, "%s/models/%s", APOLLO_TEST_FIXTURES, variant);
     CHECK_EQ_INT(apollo__model_load(dir, &m), APOLLO_OK);
     CHECK_EQ_INT(apollo__backend_create(backend_kind, 2, &be), APOLLO_OK);
+#ifdef APOLLO_HAVE_ONEDNN
+    /* oneDNN's own f32 arithmetic, also where it would leave f32 to the CPU kernels */
+    apollo__onednn_set_debug(be, APOLLO__ONEDNN_FORCE_F32);
+#endif
     if (m && be) {
         printf("%s (backend %s, select layer %lld)\n", variant, be->vt->name,
                (long long)m->select_layer);
