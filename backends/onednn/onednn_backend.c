@@ -26,7 +26,11 @@
  *         |error| <= sum_k (|x_k| s_n + |W_k| t_m) / 2 + s_n t_m / 4 per term.
  * The entry holds the packed weight (its layout is the one oneDNN picks with
  * format_tag any for a prefill-sized M; it is used in place, without a
- * copy, when that is the weight's own layout and dtype) and the primitives:
+ * copy, when that is the weight's own layout and dtype; for s8, where that
+ * layout is plain -- oneDNN's gemm-based int8, AVX2 -- rows are kept
+ * row-major, i.e. as an APOLLO__DT_Q8 weight, and calls with M < 16 run the
+ * CPU kernels' int8 GEMV on them: activations stay f32 there, well inside
+ * the bound below, and decode is 2-3x faster than oneDNN's) and the primitives:
  * one for M = 1 (decode) and one for any M >= 2 with M given at execution
  * (DNNL_RUNTIME_DIM_VAL), or -- where oneDNN cannot do runtime M with that
  * layout -- primitives for M in {256, 64, 16, 4, 1}, run over row chunks.
@@ -109,6 +113,8 @@ typedef struct wentry {
     int32_t *wsum;          /* MODE_S8: c_n = sum_k q[n,k], [N] */
     size_t bytes;           /* charged to the budget */
     int runtime_m;          /* rt is the M >= 2 primitive */
+    int q8_view;            /* MODE_S8 packed row-major [N][K]: an APOLLO__DT_Q8 weight
+                               for the CPU kernels' GEMV when M < APOLLO__GEMM_MIN_M */
     mm_prim one, rt, bucket[N_BUCKETS];
     char impl[48];
     char layout[24];
@@ -131,7 +137,7 @@ typedef struct onednn_backend {
     int64_t budget, packed_bytes, n_packs, n_in_place;
     int32_t int8_levels;
     uint32_t logged; /* one bit per one-off note */
-    _Atomic int64_t n_cpu_calls;
+    _Atomic int64_t n_cpu_calls, n_q8_calls;
     _Atomic uint32_t debug; /* APOLLO__ONEDNN_* switches */
 } onednn_backend;
 
@@ -563,6 +569,7 @@ static int build_entry(onednn_backend *b, wentry *e, const apollo__tensor *w, in
     int in_place, rc;
     char impl[48];
     uint32_t debug;
+    int64_t sk, sn;
 
     mode_types(e->mode, &sdt, &wdt);
     *state = ST_UNSUPPORTED;
@@ -574,14 +581,28 @@ static int build_entry(onednn_backend *b, wentry *e, const apollo__tensor *w, in
     if (!pd_big)
         return APOLLO_OK; /* ST_UNSUPPORTED */
     e->wmd = *dnnl_primitive_desc_query_md(pd_big, dnnl_query_weights_md, 0);
-    {
-        int64_t sk, sn;
-        if (plain_strides(&e->wmd, &sk, &sn))
-            snprintf(e->layout, sizeof e->layout, "plain-%s",
-                     sk == N && sn == 1 ? "ab" : sk == 1 && sn == K ? "ba" : "strided");
-        else
-            snprintf(e->layout, sizeof e->layout, "blocked");
+    if (e->mode == MODE_S8 && plain_strides(&e->wmd, &sk, &sn) &&
+        !(debug & APOLLO__ONEDNN_NO_Q8_VIEW)) {
+        /* oneDNN's int8 matmul is its plain gemm here (no packed layout of
+         * its own; AVX2): keep the s8 rows row-major instead, which is the
+         * CPU kernels' APOLLO__DT_Q8, so that M < 16 runs their int8 GEMV
+         * (2-3x oneDNN's at M = 1, bench/README.md) on the same bytes; the
+         * gemm reads that layout 4-14 % slower. */
+        dnnl_memory_desc_t rm;
+        dnnl_dims_t wd = {K, N}, st = {1, K};
+        if (!dnnl_memory_desc_init_by_strides(&rm, 2, wd, dnnl_s8, st) &&
+            (pd = make_pd(b, e->mode, LAYOUT_M, K, N, &rm, impl, sizeof impl))) {
+            dnnl_primitive_desc_destroy(pd_big);
+            pd_big = pd;
+            e->wmd = rm;
+            e->q8_view = 1;
+        }
     }
+    if (plain_strides(&e->wmd, &sk, &sn))
+        snprintf(e->layout, sizeof e->layout, "plain-%s",
+                 sk == N && sn == 1 ? "ab" : sk == 1 && sn == K ? "ba" : "strided");
+    else
+        snprintf(e->layout, sizeof e->layout, "blocked");
 
     /* 2. in place (the weight already is in that layout and dtype), or a
      *    packed copy charged to the budget */
@@ -1067,6 +1088,18 @@ static int onednn_matmul(apollo__backend *be, const float *x, int64_t M, int64_t
         goto cpu;
     }
 
+    if (e->q8_view && M < APOLLO__GEMM_MIN_M) { /* the int8 rows as the CPU kernels' Q8 */
+        apollo__tensor q;
+        memset(&q, 0, sizeof q);
+        q.dtype = APOLLO__DT_Q8;
+        q.n_dims = 2;
+        q.shape[0] = N;
+        q.shape[1] = K;
+        q.data = e->wptr;
+        q.scale = e->wscale;
+        atomic_fetch_add(&b->n_q8_calls, 1);
+        return apollo__cpu_matmul_isa(be, b->isa, x, M, K, &q, bias, y);
+    }
     mode_types(mode, &sdt, &wdt);
     if (mode != MODE_F32) {
         src_job j = {x, M, K, 0, mode, NULL, NULL};
@@ -1119,6 +1152,7 @@ void apollo__onednn_get_stats(apollo__backend *be, apollo__onednn_stats *out)
     out->int8_levels = b->int8_levels;
     pthread_mutex_unlock(&b->mu);
     out->n_cpu_calls = atomic_load(&b->n_cpu_calls);
+    out->n_q8_calls = atomic_load(&b->n_q8_calls);
     out->bf16_native = b->bf16_native;
     out->f32_on_cpu = b->f32_on_cpu;
 }
@@ -1189,9 +1223,10 @@ int apollo__onednn_describe(apollo__backend *be, const apollo__tensor *w, int32_
                               ? (int64_t)e->bytes
                               : w->shape[0] * w->shape[1] * (int64_t)apollo__dtype_size(w->dtype);
         if (e->state == ST_READY)
-            snprintf(buf, cap, "%s %s %lldx%lld %s %s %.1f MB", mode_name[mode], e->impl,
+            snprintf(buf, cap, "%s %s %lldx%lld %s %s%s %.1f MB", mode_name[mode], e->impl,
                      (long long)e->N, (long long)e->K, e->layout,
-                     e->runtime_m ? "runtime-M" : "M-buckets", (double)e->bytes / 1048576.0);
+                     e->runtime_m ? "runtime-M" : "M-buckets",
+                     e->q8_view ? " (M<16: CPU Q8 GEMV)" : "", (double)e->bytes / 1048576.0);
         else if (e->state == ST_CPU)
             snprintf(buf, cap, "%s", e->impl);
         else if (e->state == ST_UNSUPPORTED && mode == MODE_F32)
@@ -1242,6 +1277,7 @@ int apollo__onednn_backend_create(int32_t n_threads, apollo__backend **out)
     b->isa = apollo__cpu_isa_detect();
     b->budget = pages > 0 && page > 0 ? (int64_t)pages * page / 2 : (int64_t)1 << 32;
     atomic_init(&b->n_cpu_calls, 0);
+    atomic_init(&b->n_q8_calls, 0);
     atomic_init(&b->debug, 0u);
     if (pthread_mutex_init(&b->mu, NULL)) {
         apollo__free(b);

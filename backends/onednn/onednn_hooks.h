@@ -18,6 +18,8 @@ typedef struct apollo__onednn_stats {
     int64_t budget_bytes;     /* the cap on packed_bytes */
     int64_t n_cpu_calls;      /* matmuls the CPU kernels computed instead (dtypes other
                                  than F32/BF16/F16, over budget, the f32 rule below) */
+    int64_t n_q8_calls;       /* int8 matmuls with M < 16 run by the CPU kernels' Q8 GEMV on
+                                 the packed int8 rows (where oneDNN's int8 is its plain gemm) */
     int32_t int8_levels;      /* int8 weights use [-L, L]: 127, or 63 where the
                                  u8*s8 kernels saturate (no VNNI); 0 = not probed yet */
     int32_t bf16_native;      /* oneDNN runs bf16 matmul natively on this CPU */
@@ -39,6 +41,7 @@ void apollo__onednn_set_pack_budget(apollo__backend *be, int64_t bytes);
 #define APOLLO__ONEDNN_TRY_BF16 4u      /* attempt bf16 primitives even where the ISA check
                                           says oneDNN would not run them natively */
 #define APOLLO__ONEDNN_FORCE_F32 8u     /* f32 through oneDNN even where f32_on_cpu */
+#define APOLLO__ONEDNN_NO_Q8_VIEW 16u   /* int8 in oneDNN's own layout and at every M */
 void apollo__onednn_set_debug(apollo__backend *be, uint32_t flags);
 
 /* Frees every cached weight (packed copies, primitives).  Not to be called

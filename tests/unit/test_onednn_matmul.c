@@ -287,18 +287,20 @@ static void test_variants(void)
 {
     static const int64_t Ms[] = {1, 7, 64, 300};
     const int64_t K = 129, N = 70;
-    apollo__backend *ref = new_backend(2), *bk = new_backend(2), *ro = new_backend(2);
+    apollo__backend *ref = new_backend(2), *bk = new_backend(2), *ro = new_backend(2),
+                    *nq = new_backend(2);
     wbuf w;
     float *x = rand_floats(300 * K, 1.0f), *bias = rand_floats(N, 1.0f);
     float *ya = malloc(300 * N * sizeof(float)), *yb = malloc(300 * N * sizeof(float));
-    if (!ref || !bk || !ro)
+    if (!ref || !bk || !ro || !nq)
         return;
     wbuf_make(&w, APOLLO__DT_BF16, N, K);
     apollo__onednn_set_debug(bk, APOLLO__ONEDNN_FORCE_BUCKETS | APOLLO__ONEDNN_FORCE_F32);
     apollo__onednn_set_debug(ro, APOLLO__ONEDNN_FORCE_REORDER | APOLLO__ONEDNN_FORCE_F32);
+    apollo__onednn_set_debug(nq, APOLLO__ONEDNN_NO_Q8_VIEW | APOLLO__ONEDNN_FORCE_F32);
     for (int p = 0; p < 2; p++) {
         const int32_t prec = p ? APOLLO__PREC_INT8 : APOLLO__PREC_F32;
-        ref->precision = bk->precision = ro->precision = prec;
+        ref->precision = bk->precision = ro->precision = nq->precision = prec;
         for (size_t i = 0; i < sizeof Ms / sizeof Ms[0]; i++) {
             const int64_t M = Ms[i];
             char what[96];
@@ -306,6 +308,10 @@ static void test_variants(void)
             CHECK_EQ_INT(apollo__matmul(bk, x, M, K, &w.t, bias, yb), APOLLO_OK);
             snprintf(what, sizeof what, "%s M buckets M=%lld", prec_name(prec), (long long)M);
             check_bound(x, &w.t, bias, M, yb, prec, int8_levels(bk), what);
+            CHECK_EQ_INT(apollo__matmul(nq, x, M, K, &w.t, bias, yb), APOLLO_OK);
+            snprintf(what, sizeof what, "%s oneDNN layout at every M, M=%lld", prec_name(prec),
+                     (long long)M);
+            check_bound(x, &w.t, bias, M, yb, prec, int8_levels(nq), what);
             CHECK_EQ_INT(apollo__matmul(ro, x, M, K, &w.t, bias, yb), APOLLO_OK);
             snprintf(what, sizeof what, "%s oneDNN reorder M=%lld", prec_name(prec), (long long)M);
             check_bound(x, &w.t, bias, M, yb, prec, int8_levels(ro), what);
@@ -320,6 +326,9 @@ static void test_variants(void)
             CHECK_STR_CONTAINS(desc, "M-buckets");
             CHECK_EQ_INT(apollo__onednn_describe(ref, &w.t, prec, desc, sizeof desc, NULL), 0);
             printf("  %s: %s\n", prec_name(prec), desc);
+            CHECK_EQ_INT(apollo__onednn_describe(nq, &w.t, prec, desc, sizeof desc, NULL), 0);
+            if (prec == APOLLO__PREC_INT8)
+                printf("  %s (APOLLO__ONEDNN_NO_Q8_VIEW): %s\n", prec_name(prec), desc);
         }
     }
 
@@ -355,6 +364,7 @@ static void test_variants(void)
     apollo__backend_free(ref);
     apollo__backend_free(bk);
     apollo__backend_free(ro);
+    apollo__backend_free(nq);
 }
 
 /* ---- two threads on one backend ----------------------------------------------------------------- */
