@@ -1,7 +1,8 @@
 #!/bin/sh
 # The performance suite in one command: builds Release, writes the synthetic
 # checkpoints if missing, measures this machine's limits and libapollo's
-# kernels and decoder, runs the PyTorch baseline, prints a table.
+# kernels (CPU and oneDNN backends) and decoder, runs the PyTorch baseline,
+# prints a table.
 #
 #   bench/run.sh                       # defaults below
 #   THREADS=2 PREFILL=4096 DECODE=16 SIZES="1.5b 3b" bench/run.sh
@@ -30,9 +31,11 @@ mkdir -p "$OUT"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPOLLO_BUILD_BENCH=ON \
       -DAPOLLO_BUILD_TESTS=OFF -DAPOLLO_BUILD_EXAMPLES=OFF >"$OUT/cmake.log"
 cmake --build "$BUILD" --target bench_kernels bench_llm >>"$OUT/cmake.log"
+cmake --build "$BUILD" --target bench_onednn >>"$OUT/cmake.log"
 
 cat /proc/loadavg >"$OUT/loadavg_before"
 "$BUILD/bench/bench_kernels" --threads "$THREADS" >"$OUT/kernels.txt"
+"$BUILD/bench/bench_onednn" --threads "$THREADS" >"$OUT/onednn.txt"
 for s in $SIZES; do
     d=$SYNTH_ROOT/apollo-$s-synth
     [ -f "$d/config.json" ] || python3 "$ROOT/tools/synth/apollo_synth.py" "$s" "$d" >/dev/null
@@ -94,6 +97,31 @@ for key in sorted(x for x in k if x.startswith("gemm_")):
     peak = pb if "bf16" in key else pf
     rows.append(("GEMM " + key[5:].replace("_gflops", ""), "%.1f GFLOP/s" % v,
                  "%.0f%% of %s peak" % (100 * v / peak, "bf16" if "bf16" in key else "f32") if peak else ""))
+# oneDNN backend (bench_onednn: same shapes, CPU backend timed interleaved in the same run)
+o = kv("onednn.txt")
+cg = o.get("cpu_gemv_11008x2048_us", 0)
+notes = {"f32": " *" if o.get("onednn_f32_on_cpu") else "",
+         "int8own": " (oneDNN layout, all M)"}
+precs = ["f32"] + (["bf16"] if o.get("onednn_bf16_native") else []) + ["int8", "int8own"]
+for p in precs if cg else ():
+    lab = "oneDNN %s%s" % (p.replace("own", ""), notes.get(p, ""))
+    us = o.get("onednn_%s_gemv_11008x2048_us" % p, 0)
+    if us:
+        rows.append(("%s GEMV 11008x2048 M=1" % lab,
+                     "%.2f ms (%.1f GB/s of its weight)" % (us * 1e-3, o.get("onednn_%s_gemv_11008x2048_gbs" % p, 0)),
+                     "%.2fx the CPU backend's speed (%.2f ms, bf16)" % (cg / us, cg * 1e-3)))
+    for shp in ("256x11008x2048", "256x2048x11008"):
+        v, c = o.get("onednn_%s_gemm_%s_gflops" % (p, shp), 0), o.get("cpu_gemm_%s_gflops" % shp, 0)
+        if v and c:
+            rows.append(("%s GEMM M=256 %s" % (lab, shp[4:]), "%.1f GFLOP/s" % v,
+                         "%.2fx the CPU backend's f32 (%.1f GFLOP/s)" % (v / c, c)))
+    if p != "int8own" and o.get("onednn_%s_pack_11008x2048_ms" % p) is not None:
+        rows.append(("%s packing 11008x2048 (first call)" % lab,
+                     "%.0f ms" % o["onednn_%s_pack_11008x2048_ms" % p], ""))
+if cg and not o.get("onednn_bf16_native"):
+    rows.append(("oneDNN bf16", "n/a (no native bf16 here)", "PREC_BF16 computes as f32"))
+if o.get("onednn_f32_on_cpu"):
+    rows.append(("* oneDNN f32 (forced for the bench)", "plain gemm here", "the backend gives f32 to the CPU kernels"))
 for s in sizes:
     l, t = kv("llm-%s.txt" % s), kv("torch-%s.txt" % s)
     wb = l.get("weight_bytes_per_token", 0)
