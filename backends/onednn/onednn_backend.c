@@ -30,7 +30,7 @@
  * layout is plain -- oneDNN's gemm-based int8, AVX2 -- rows are kept
  * row-major, i.e. as an APOLLO__DT_Q8 weight, and calls with M < 16 run the
  * CPU kernels' int8 GEMV on them: activations stay f32 there, well inside
- * the bound below, and decode is 2-3x faster than oneDNN's) and the primitives:
+ * the bound below, and decode is ~1.7x faster than oneDNN's) and the primitives:
  * one for M = 1 (decode) and one for any M >= 2 with M given at execution
  * (DNNL_RUNTIME_DIM_VAL), or -- where oneDNN cannot do runtime M with that
  * layout -- primitives for M in {256, 64, 16, 4, 1}, run over row chunks.
@@ -586,8 +586,8 @@ static int build_entry(onednn_backend *b, wentry *e, const apollo__tensor *w, in
         /* oneDNN's int8 matmul is its plain gemm here (no packed layout of
          * its own; AVX2): keep the s8 rows row-major instead, which is the
          * CPU kernels' APOLLO__DT_Q8, so that M < 16 runs their int8 GEMV
-         * (2-3x oneDNN's at M = 1, bench/README.md) on the same bytes; the
-         * gemm reads that layout 4-14 % slower. */
+         * (~1.7x oneDNN's at M = 1, bench/README.md) on the same bytes; the
+         * gemm reads that layout about as fast. */
         dnnl_memory_desc_t rm;
         dnnl_dims_t wd = {K, N}, st = {1, K};
         if (!dnnl_memory_desc_init_by_strides(&rm, 2, wd, dnnl_s8, st) &&
