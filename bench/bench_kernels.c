@@ -1,12 +1,14 @@
 /* bench_kernels: this machine's limits and the CPU backend's matmul kernels.
  *
- *   bench_kernels [--threads N] [--quick]
+ *   bench_kernels [--threads N] [--quick] [--gemv-only]
  *
  * Prints one "key value" line per measurement (bench/run.sh formats them):
  *   peak_f32_gflops   hand FMA loop, all threads (AVX-512 if present, else AVX2)
  *   peak_bf16_gflops  hand vdpbf16ps loop (0 when the CPU has no AVX512_BF16)
  *   bw_read_gbs       streaming read of a 1 GiB buffer, all threads
- *   gemv_*            decode-shape GEMV on bf16 weights, and on int8 weights
+ *   gemv_*            decode-shape GEMV on bf16 weights (11008x2048; and the
+ *                     1.5B's K = 1536 / 8960 shapes, two stacked copies so that
+ *                     they exceed the L3), and on int8 weights
  *                     (gemv_q8_*: 3 x 11008 rows of K = 2048, beyond the L3): GB/s
  *                     of weight read
  *   gemm_*            prefill-shape GEMM (M = 256) on bf16 weights: GFLOP/s */
@@ -212,20 +214,24 @@ static double time_matmul(apollo__backend *be, int32_t isa, const float *x, int6
 
 int main(int argc, char **argv)
 {
-    int nt = 2, quick = 0;
+    int nt = 2, quick = 0, gemv_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             nt = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quick"))
             quick = 1;
+        else if (!strcmp(argv[i], "--gemv-only"))
+            gemv_only = 1; /* bandwidth and GEMV rows: quick before/after comparisons */
     }
     const int32_t isa = apollo__cpu_isa_detect();
     printf("isa %s\nthreads %d\n", apollo__cpu_isa_name(isa), nt);
-    if (isa >= APOLLO__ISA_AVX512)
-        printf("peak_f32_gflops %.1f\n", run_threads(fma_avx512, nt));
-    else if (isa >= APOLLO__ISA_AVX2)
-        printf("peak_f32_gflops %.1f\n", run_threads(fma_avx2, nt));
-    printf("peak_bf16_gflops %.1f\n", isa >= APOLLO__ISA_AVX512BF16 ? run_threads(dp_bf16, nt) : 0.0);
+    if (!gemv_only) {
+        if (isa >= APOLLO__ISA_AVX512)
+            printf("peak_f32_gflops %.1f\n", run_threads(fma_avx512, nt));
+        else if (isa >= APOLLO__ISA_AVX2)
+            printf("peak_f32_gflops %.1f\n", run_threads(fma_avx2, nt));
+        printf("peak_bf16_gflops %.1f\n", isa >= APOLLO__ISA_AVX512BF16 ? run_threads(dp_bf16, nt) : 0.0);
+    }
     printf("bw_read_gbs %.2f\n", bandwidth_gbs(nt));
     printf("bw_read_1t_gbs %.2f\n", bandwidth_gbs(1));
 
@@ -248,6 +254,31 @@ int main(int argc, char **argv)
         free(y);
         free(mem);
     }
+    /* Apollo-1.5B: gate/up [8960, 1536] (rows of 3 KB, shorter than a page)
+     * and down [1536, 8960]; 27.5 MB each, which the L3 may hold, so two
+     * stacked copies (55 MB) stream from DRAM */
+    {
+        static const int64_t shp[][2] = {{2 * 8960, 1536}, {2 * 1536, 8960}};
+        for (int s = 0; s < 2; s++) {
+            void *mem;
+            const int64_t N = shp[s][0], K = shp[s][1];
+            apollo__tensor w = make_bf16(N, K, &mem);
+            float *x = calloc((size_t)(4 * K), sizeof(float)), *y = calloc((size_t)(4 * N), sizeof(float));
+            for (int64_t i = 0; i < 4 * K; i++)
+                x[i] = (float)(i % 13) * 0.01f;
+            double t = time_matmul(be, -1, x, 1, &w, y, quick ? 0.3 : 1.0);
+            printf("gemv_bf16_%lldx%lld_gbs %.2f\n", (long long)N, (long long)K,
+                   (double)N * (double)K * 2 / t * 1e-9);
+            if (s == 0) {
+                t = time_matmul(be, -1, x, 4, &w, y, quick ? 0.3 : 1.0);
+                printf("gemv4_bf16_%lldx%lld_gbs %.2f\n", (long long)N, (long long)K,
+                       (double)N * (double)K * 2 / t * 1e-9);
+            }
+            free(x);
+            free(y);
+            free(mem);
+        }
+    }
     /* The int8 form of the same shape is 22.5 MB, which an EPYC L3 holds:
      * three stacked copies (67.6 MB, rows of the same K) stream from DRAM. */
     {
@@ -269,7 +300,7 @@ int main(int argc, char **argv)
         free(qmem[1]);
     }
     /* prefill chunk of 256 rows through [11008, 2048] (gate/up) and [2048, 11008] (down) */
-    {
+    if (!gemv_only) {
         static const int64_t shp[][2] = {{11008, 2048}, {2048, 11008}};
         for (int s = 0; s < 2; s++) {
             void *mem;
