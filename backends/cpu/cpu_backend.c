@@ -1,6 +1,7 @@
 /* CPU backend: kernels of cpu_gemv.c (M < 16) and cpu_gemm_bf16.c (M >= 16)
  * on the weights in place, chosen by instruction set at creation; OpenBLAS
- * sgemm on CPUs without AVX2.  All parallelised over output columns by the
+ * sgemm on float32 blocks of the weight on CPUs without AVX2 and for long x
+ * (M >= CPU_BLAS_MIN_M: the encoders).  All parallelised over output columns by the
  * ctx's own thread pool (OpenBLAS itself runs single-threaded so that one
  * threading runtime decides the parallelism). */
 #include "backend.h"
@@ -17,6 +18,13 @@
 
 /* Rows of a 16-bit weight converted to float32 at a time per task. */
 #define CPU_CONVERT_ROWS 64
+
+/* From this many rows of x, OpenBLAS sgemm on float32 blocks of the weight
+ * (widened per task, exact) beats the packed kernels of cpu_gemm_bf16.c:
+ * measured 1.3-1.6x at the encoders' shapes (729-4100 rows: SigLIP frames,
+ * InternVideo2 clips) while the packed kernels win at the 256-row prefill
+ * chunks; the widening is O(N K) against O(M N K) of work. */
+#define CPU_BLAS_MIN_M 512
 
 typedef struct cpu_backend {
     apollo__backend base;
@@ -134,7 +142,13 @@ int apollo__cpu_matmul_isa(apollo__backend *be, int32_t isa, const float *x, int
     return kernel_matmul(be, isa, x, M, K, w, bias, y);
 }
 
-/* ---- OpenBLAS (CPUs without AVX2) --------------------------------------------------- */
+/* ---- OpenBLAS (CPUs without AVX2; long x) --------------------------------------------- */
+
+/* Weights matmul_task can widen to float32 exactly. */
+static int blas_widens(const apollo__tensor *w)
+{
+    return w->dtype == APOLLO__DT_F32 || w->dtype == APOLLO__DT_BF16 || w->dtype == APOLLO__DT_F16;
+}
 
 static int cpu_matmul(apollo__backend *be, const float *x, int64_t M, int64_t K,
                       const apollo__tensor *w, const float *bias, float *y)
@@ -146,7 +160,8 @@ static int cpu_matmul(apollo__backend *be, const float *x, int64_t M, int64_t K,
     if (w->n_dims != 2 || w->shape[1] != K)
         return apollo__fail(APOLLO_E_INVALID_ARG, "matmul: weight shape does not match K=%lld",
                             (long long)K);
-    if (isa >= APOLLO__ISA_AVX2 && (M < APOLLO__GEMM_MIN_M || apollo__gemm_available(isa)))
+    if (isa >= APOLLO__ISA_AVX2 && (M < APOLLO__GEMM_MIN_M || apollo__gemm_available(isa)) &&
+        !(M >= CPU_BLAS_MIN_M && blas_widens(w)))
         return kernel_matmul(be, isa, x, M, K, w, bias, y);
     j.x = x;
     j.M = M;

@@ -74,8 +74,9 @@ static void run_case(apollo__backend *be, apollo__dtype dt, int64_t M, int64_t K
 static void run_backend(int32_t kind, int32_t threads)
 {
     apollo__backend *be = NULL;
-    static const int64_t shapes[][3] = {{1, 8, 8}, {1, 1536, 257}, {7, 64, 300}, {33, 200, 65},
-                                        {128, 96, 1000}};
+    /* M = 600: the CPU backend's OpenBLAS route for long x */
+    static const int64_t shapes[][3] = {{1, 8, 8},   {1, 1536, 257},  {7, 64, 300},
+                                        {33, 200, 65}, {128, 96, 1000}, {600, 72, 130}};
     static const apollo__dtype dts[] = {APOLLO__DT_F32, APOLLO__DT_BF16, APOLLO__DT_F16};
     int rc = apollo__backend_create(kind, threads, &be);
     CHECK_EQ_INT(rc, APOLLO_OK);
