@@ -3,7 +3,9 @@
  * Decode reads every weight once per token, so the kernel's only job is to
  * keep the memory system busy: it walks 4 weight rows at a time, widens
  * bf16/f16 to f32 in registers (exact) and accumulates x . w in f32 with FMA,
- * for up to 2 (AVX2) or 4 (AVX-512) rows of x per pass over the weights.
+ * for up to 2 (AVX2) or 4 (AVX-512) rows of x per pass over the weights; the
+ * AVX2 kernels prefetch the next 4-row block in software where rows are too
+ * short for the hardware prefetchers (see gemv_avx2_dt, and gemv_q8_x1).
  * The result differs from a double-precision reference only by f32
  * summation order (relative error ~1e-6 for K of a few thousand).
  * Q8 weights (APOLLO_PRECISION_INT8) are widened from int8 the same way and
@@ -90,56 +92,133 @@ T_AVX2 static inline float hsum8(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-T_AVX2 __attribute__((always_inline)) static inline void
-gemv_avx2_dt(apollo__dtype dt, const float *x, int64_t M, int64_t K, const apollo__tensor *w,
-             const float *bias, float *y, int64_t N, int64_t n0, int64_t n1)
+/* Weight rows are short in decode: 3 KB of bf16 for the 1.5B model's
+ * K = 1536, 4 KB for K = 2048, i.e. each row ends within a page or two.  The
+ * hardware prefetchers follow each of the 4 row streams within its page and
+ * barely ramp up before the row ends: 1536-long bf16 rows were read ~15 %
+ * slower than long ones (M = 1), and ~35 % slower at M = 4, where the
+ * second pass over a block left the memory idle.  So, like the Q8 kernel
+ * below, for rows of at most GEMV_PF_MAX_ROW bytes the kernel prefetches the
+ * next 4-row block (contiguous: 4 K weights) into L2 while it consumes the
+ * current one, one 64-byte line per 64 bytes of weight consumed, so the next
+ * block's lines arrive one block ahead; the passes for rows 2.. of x (M > 2)
+ * repeat the prefetches, which then hit in L2.  Longer rows are left to the
+ * hardware prefetchers: there the same prefetch cost 5-12 % (7 KB rows and
+ * up, M = 1..8), and brought nothing at 7 KB.
+ * Accumulators are named variables (one per x row and weight row, k in
+ * ascending steps of 8, reduced with hsum8, then the tail k in order), so
+ * the summation order of every output is that of a plain loop over 8 lanes,
+ * whatever M and the prefetch. */
+#define GEMV_PF_MAX_ROW 4096
+#define GEMV_DT_ES(dt) ((dt) == APOLLO__DT_F32 ? (size_t)4 : (size_t)2)
+
+T_AVX2 __attribute__((always_inline)) static inline void gemv_prefetch_step(apollo__dtype dt, int pf,
+                                                                          const char *p)
 {
-    const size_t es = apollo__dtype_size(dt);
+    if (!pf)
+        return;
+    _mm_prefetch(p, _MM_HINT_T1);
+    if (dt == APOLLO__DT_F32) /* 128 bytes of f32 weight per step */
+        _mm_prefetch(p + 64, _MM_HINT_T1);
+}
+
+/* One row of x against 4 weight rows; next: the block to prefetch (if pf). */
+T_AVX2 __attribute__((always_inline)) static inline void
+gemv_dt_x1(apollo__dtype dt, int pf, const float *x0, int64_t K, const unsigned char *const r[4],
+           const char *next, float s0[4])
+{
+    const size_t es = GEMV_DT_ES(dt);
+    const unsigned char *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3];
     const int64_t K8 = K & ~(int64_t)7;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t k = 0; k < K8; k += 8) {
+        const size_t o = es * (size_t)k;
+        __m256 v = _mm256_loadu_ps(x0 + k);
+        gemv_prefetch_step(dt, pf, next + 4 * o);
+        a0 = _mm256_fmadd_ps(ld8(r0 + o, dt), v, a0);
+        a1 = _mm256_fmadd_ps(ld8(r1 + o, dt), v, a1);
+        a2 = _mm256_fmadd_ps(ld8(r2 + o, dt), v, a2);
+        a3 = _mm256_fmadd_ps(ld8(r3 + o, dt), v, a3);
+    }
+    s0[0] = hsum8(a0), s0[1] = hsum8(a1), s0[2] = hsum8(a2), s0[3] = hsum8(a3);
+    for (int64_t k = K8; k < K; k++)
+        for (int i = 0; i < 4; i++)
+            s0[i] += x0[k] * load_w(r[i], dt, k);
+}
+
+/* Two rows of x against 4 weight rows (each weight widened once). */
+T_AVX2 __attribute__((always_inline)) static inline void
+gemv_dt_x2(apollo__dtype dt, int pf, const float *x0, const float *x1, int64_t K,
+           const unsigned char *const r[4], const char *next, float s0[4], float s1[4])
+{
+    const size_t es = GEMV_DT_ES(dt);
+    const unsigned char *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3];
+    const int64_t K8 = K & ~(int64_t)7;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (int64_t k = 0; k < K8; k += 8) {
+        const size_t o = es * (size_t)k;
+        __m256 v0 = _mm256_loadu_ps(x0 + k), v1 = _mm256_loadu_ps(x1 + k);
+        gemv_prefetch_step(dt, pf, next + 4 * o);
+        __m256 w0 = ld8(r0 + o, dt), w1 = ld8(r1 + o, dt), w2 = ld8(r2 + o, dt), w3 = ld8(r3 + o, dt);
+        a0 = _mm256_fmadd_ps(w0, v0, a0);
+        a1 = _mm256_fmadd_ps(w1, v0, a1);
+        a2 = _mm256_fmadd_ps(w2, v0, a2);
+        a3 = _mm256_fmadd_ps(w3, v0, a3);
+        b0 = _mm256_fmadd_ps(w0, v1, b0);
+        b1 = _mm256_fmadd_ps(w1, v1, b1);
+        b2 = _mm256_fmadd_ps(w2, v1, b2);
+        b3 = _mm256_fmadd_ps(w3, v1, b3);
+    }
+    s0[0] = hsum8(a0), s0[1] = hsum8(a1), s0[2] = hsum8(a2), s0[3] = hsum8(a3);
+    s1[0] = hsum8(b0), s1[1] = hsum8(b1), s1[2] = hsum8(b2), s1[3] = hsum8(b3);
+    for (int64_t k = K8; k < K; k++)
+        for (int i = 0; i < 4; i++) {
+            float wv = load_w(r[i], dt, k);
+            s0[i] += x0[k] * wv;
+            s1[i] += x1[k] * wv;
+        }
+}
+
+T_AVX2 __attribute__((always_inline)) static inline void
+gemv_avx2_dt_pf(apollo__dtype dt, int pf, const float *x, int64_t M, int64_t K,
+                const apollo__tensor *w, const float *bias, float *y, int64_t N, int64_t n0,
+                int64_t n1)
+{
     for (int64_t n = n0; n < n1; n += 4) {
         const int64_t nr = n1 - n < 4 ? n1 - n : 4;
         const unsigned char *r[4];
         for (int64_t i = 0; i < 4; i++)
             r[i] = apollo__tensor_row(w, n + (i < nr ? i : nr - 1));
+        /* rows are contiguous: the next block starts 4 rows on (prefetching
+         * past the task's or the tensor's end is harmless) */
+        const char *next = (const char *)r[0] + 4 * GEMV_DT_ES(dt) * (size_t)K;
         for (int64_t m0 = 0; m0 < M; m0 += 2) {
             const int two = M - m0 >= 2;
-            const float *x0 = x + m0 * K, *x1 = two ? x0 + K : x0;
-            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
-            __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-            for (int64_t k = 0; k < K8; k += 8) {
-                __m256 w0 = ld8(r[0] + es * (size_t)k, dt), w1 = ld8(r[1] + es * (size_t)k, dt);
-                __m256 w2 = ld8(r[2] + es * (size_t)k, dt), w3 = ld8(r[3] + es * (size_t)k, dt);
-                __m256 v = _mm256_loadu_ps(x0 + k);
-                a00 = _mm256_fmadd_ps(w0, v, a00);
-                a01 = _mm256_fmadd_ps(w1, v, a01);
-                a02 = _mm256_fmadd_ps(w2, v, a02);
-                a03 = _mm256_fmadd_ps(w3, v, a03);
-                if (two) {
-                    v = _mm256_loadu_ps(x1 + k);
-                    a10 = _mm256_fmadd_ps(w0, v, a10);
-                    a11 = _mm256_fmadd_ps(w1, v, a11);
-                    a12 = _mm256_fmadd_ps(w2, v, a12);
-                    a13 = _mm256_fmadd_ps(w3, v, a13);
-                }
-            }
-            {
-                float s0[4] = {hsum8(a00), hsum8(a01), hsum8(a02), hsum8(a03)};
-                float s1[4] = {hsum8(a10), hsum8(a11), hsum8(a12), hsum8(a13)};
-                for (int64_t k = K8; k < K; k++)
-                    for (int64_t i = 0; i < 4; i++) {
-                        float wv = load_w(r[i], dt, k);
-                        s0[i] += x0[k] * wv;
-                        s1[i] += x1[k] * wv;
-                    }
-                for (int64_t i = 0; i < nr; i++) {
-                    float b = bias ? bias[n + i] : 0.0f;
-                    y[m0 * N + n + i] = s0[i] + b;
-                    if (two)
-                        y[(m0 + 1) * N + n + i] = s1[i] + b;
-                }
+            const float *x0 = x + m0 * K;
+            float s0[4], s1[4];
+            if (two)
+                gemv_dt_x2(dt, pf, x0, x0 + K, K, r, next, s0, s1);
+            else
+                gemv_dt_x1(dt, pf, x0, K, r, next, s0);
+            for (int64_t i = 0; i < nr; i++) {
+                float b = bias ? bias[n + i] : 0.0f;
+                y[m0 * N + n + i] = s0[i] + b;
+                if (two)
+                    y[(m0 + 1) * N + n + i] = s1[i] + b;
             }
         }
     }
+}
+
+T_AVX2 __attribute__((always_inline)) static inline void
+gemv_avx2_dt(apollo__dtype dt, const float *x, int64_t M, int64_t K, const apollo__tensor *w,
+             const float *bias, float *y, int64_t N, int64_t n0, int64_t n1)
+{
+    if (GEMV_DT_ES(dt) * (size_t)K <= GEMV_PF_MAX_ROW)
+        gemv_avx2_dt_pf(dt, 1, x, M, K, w, bias, y, N, n0, n1);
+    else
+        gemv_avx2_dt_pf(dt, 0, x, M, K, w, bias, y, N, n0, n1);
 }
 
 T_AVX2 static void gemv_avx2(const float *x, int64_t M, int64_t K, const apollo__tensor *w,

@@ -83,7 +83,9 @@ int main(void)
     static const int64_t shapes[][3] = {{1, 8, 8},     {1, 1000, 37},   {3, 129, 70},
                                         {5, 17, 9},    {15, 64, 130},   {16, 64, 64},
                                         {17, 301, 97}, {40, 531, 130},  {64, 1024, 256},
-                                        {13, 2, 5},    {30, 1, 33}};
+                                        {13, 2, 5},    {30, 1, 33},
+                                        /* GEMV rows over 4 KB (no software prefetch) */
+                                        {1, 2100, 11}, {3, 1100, 6}};
     static const apollo__dtype dts[] = {APOLLO__DT_BF16, APOLLO__DT_F32, APOLLO__DT_F16};
     static const int32_t threads[] = {1, 3};
     const int32_t top = apollo__cpu_isa_detect();
