@@ -103,8 +103,8 @@ T_AVX2 static inline float hsum8(__m256 v)
  * current one, one 64-byte line per 64 bytes of weight consumed, so the next
  * block's lines arrive one block ahead; the passes for rows 2.. of x (M > 2)
  * repeat the prefetches, which then hit in L2.  Longer rows are left to the
- * hardware prefetchers: there the same prefetch cost 5-12 % (7 KB rows and
- * up, M = 1..8), and brought nothing at 7 KB.
+ * hardware prefetchers: there the same prefetch cost 5-14 % at M = 1 for
+ * rows of 8 KB and more, 0-6 % at 7 KB.
  * Accumulators are named variables (one per x row and weight row, k in
  * ascending steps of 8, reduced with hsum8, then the tail k in order), so
  * the summation order of every output is that of a plain loop over 8 lanes,
