@@ -13,8 +13,12 @@
 # ~9 GB, never committed), BUILD (build/bench-release), VENV (/work/venv-ref;
 # set VENV= to skip PyTorch), PRECISION (f32 | bf16: activations in bf16
 # where the CPU has vdpbf16ps | int8: the LLM's weights quantized to int8,
-# measured beside the bf16-weight run in the same invocation).  Raw
-# "key value" output goes to $BUILD/bench-out/.
+# measured beside the bf16-weight run in the same invocation), VISION (1:
+# the vision side of the first size — SigLIP, InternVideo2, connector on one
+# clip, ~1 min here — and its PyTorch run; 0 skips it), VISION_TORCH_DTYPE
+# (bf16 as released: ~11 min here without native bf16 | f32), SCALING (1:
+# also the decoder and the vision side with 1 thread, for the 1 -> THREADS
+# table).  Raw "key value" output goes to $BUILD/bench-out/.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 THREADS=${THREADS:-2}
@@ -25,12 +29,15 @@ SYNTH_ROOT=${SYNTH_ROOT:-/tmp}
 BUILD=${BUILD:-$ROOT/build/bench-release}
 VENV=${VENV-/work/venv-ref}
 PRECISION=${PRECISION:-f32}
+VISION=${VISION:-1}
+VISION_TORCH_DTYPE=${VISION_TORCH_DTYPE:-bf16}
+SCALING=${SCALING:-0}
 OUT=$BUILD/bench-out
 mkdir -p "$OUT"
 
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPOLLO_BUILD_BENCH=ON \
       -DAPOLLO_BUILD_TESTS=OFF -DAPOLLO_BUILD_EXAMPLES=OFF >"$OUT/cmake.log"
-cmake --build "$BUILD" --target bench_kernels bench_llm >>"$OUT/cmake.log"
+cmake --build "$BUILD" --target bench_kernels bench_llm bench_vision >>"$OUT/cmake.log"
 cmake --build "$BUILD" --target bench_onednn >>"$OUT/cmake.log"
 
 cat /proc/loadavg >"$OUT/loadavg_before"
@@ -58,11 +65,26 @@ for s in $SIZES; do
             --prefill "$PREFILL" --decode "$DECODE" 2>/dev/null >"$OUT/torch-$s.txt" || true
     fi
 done
+rm -f "$OUT/vision.txt" "$OUT/vision-1t.txt" "$OUT/torch-vision.txt" "$OUT/llm-1t.txt"
+first=$(echo $SIZES | cut -d' ' -f1)
+if [ "$VISION" = 1 ]; then
+    d=$SYNTH_ROOT/apollo-$first-synth
+    "$BUILD/bench/bench_vision" "$d" --threads "$THREADS" >"$OUT/vision.txt"
+    if [ -n "$VENV" ] && [ -x "$VENV/bin/python" ]; then
+        "$VENV/bin/python" "$ROOT/bench/torch_vision_baseline.py" "$d" --threads "$THREADS" \
+            --dtype "$VISION_TORCH_DTYPE" 2>/dev/null >"$OUT/torch-vision.txt" || true
+    fi
+fi
+if [ "$SCALING" = 1 ]; then
+    d=$SYNTH_ROOT/apollo-$first-synth
+    "$BUILD/bench/bench_llm" "$d" --threads 1 --prefill "$PREFILL" --decode "$DECODE" >"$OUT/llm-1t.txt"
+    [ "$VISION" = 1 ] && "$BUILD/bench/bench_vision" "$d" --threads 1 >"$OUT/vision-1t.txt"
+fi
 cat /proc/loadavg >"$OUT/loadavg_after"
 
-python3 - "$OUT" "$SIZES" "$THREADS" "$PREFILL" <<'PY'
+python3 - "$OUT" "$SIZES" "$THREADS" "$PREFILL" "$VISION_TORCH_DTYPE" <<'PY'
 import array, os, sys
-out, sizes, threads, prefill = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
+out, sizes, threads, prefill, vdt = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5]
 def kv(name):
     p = os.path.join(out, name)
     if not os.path.exists(p):
@@ -170,6 +192,30 @@ for s in sizes:
                          "argmax equal at %d of %d positions (synthetic weights)" % (same, npos)))
         rows.append(("%s peak RSS, int8 (KV cache)" % s, "%.0f MB (%.0f MB)" % (q.get("peak_rss_mb", 0), q.get("kv_cache_mb", 0)),
                      "bf16 weights %.0f MB" % l.get("peak_rss_mb", 0)))
+# vision side (bench_vision; PyTorch: torch_vision_baseline.py)
+v, tv, v1 = kv("vision.txt"), kv("torch-vision.txt"), kv("vision-1t.txt")
+pf = k.get("peak_f32_gflops", 0)
+for key, name, fl in (("siglip_ms_per_clip", "SigLIP, 4 frames", "siglip_gflops"),
+                      ("iv2_ms_per_clip", "InternVideo2, 1 clip", "iv2_gflops"),
+                      ("connector_ms_per_clip", "connector (fusion, projection, resampler)", "connector_gflops"),
+                      ("clip_ms", "whole clip", None)):
+    if key not in v:
+        continue
+    extra = "%.0f GFLOP/s = %.0f%% of f32 peak" % (v[fl], 100 * v[fl] / pf) if fl and pf else ""
+    if key in tv:
+        extra += ("; " if extra else "") + "PyTorch %s %.0f ms: libapollo %.2fx" % (vdt, tv[key], tv[key] / v[key])
+    if key in v1:
+        extra += ("; " if extra else "") + "1 thread %.0f ms (%.2fx scaling)" % (v1[key], v1[key] / v[key])
+    rows.append(("%s ms per clip" % name, "%.0f ms" % v[key], extra))
+if "siglip_ms_per_frame" in v:
+    rows.append(("SigLIP ms per frame", "%.0f ms" % v["siglip_ms_per_frame"], ""))
+l1 = kv("llm-1t.txt")
+if l1:
+    l2 = kv("llm-%s.txt" % sizes[0])
+    for key, name in (("decode_tokens_per_s", "decode"), ("prefill_tokens_per_s", "prefill %s tokens" % prefill)):
+        if key in l1 and key in l2:
+            rows.append(("%s %s, 1 -> %s threads" % (sizes[0], name, threads), "%.2f -> %.2f tok/s" % (l1[key], l2[key]),
+                         "%.2fx" % (l2[key] / l1[key])))
 w = max(len(r[0]) for r in rows)
 w2 = max(len(r[1]) for r in rows)
 print("| %-*s | %-*s | %s |" % (w, "measurement", w2, "value", "ratio"))
