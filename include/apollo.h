@@ -200,8 +200,14 @@ typedef struct apollo_ctx_params {
      *  activations stay float32, and the vision towers and connector keep the
      *  checkpoint's dtype.  Decode reads half the bytes of bf16 (about twice
      *  as fast where memory-bound); opening takes longer (the quantization)
-     *  and holds the int8 copy (~1 byte per LLM parameter) in memory.  See
-     *  bench/README.md for its measured accuracy loss.  @since 0.1 */
+     *  and holds the int8 copy (~1 byte per LLM parameter) in memory.  With
+     *  APOLLO_BACKEND_ONEDNN, INT8 also quantizes the LLM's prefill
+     *  activations (prompt chunks of 16 or more positions) per row to 8 bits
+     *  (symmetric, one scale per row; [-64, 64] on CPUs whose int8
+     *  instructions saturate, e.g. AVX2 without VNNI) and runs those int8
+     *  products on oneDNN: faster prefill, more error; decode steps keep
+     *  float32 activations as on the CPU backend.  See bench/README.md for
+     *  the measured speed and accuracy loss.  @since 0.1 */
     int32_t precision;
 } apollo_ctx_params;
 

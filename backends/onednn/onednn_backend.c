@@ -24,6 +24,19 @@
  *         A = sum_k u q exactly in int32; with c_n = sum_k q[n,k] (kept from
  *         packing) y = s_n t_m (A - 128 c_n) + bias = s_n t_m sum_k p q + bias.
  *         |error| <= sum_k (|x_k| s_n + |W_k| t_m) / 2 + s_n t_m / 4 per term.
+ *   s8 from Q8  APOLLO__DT_Q8 weights (APOLLO_PRECISION_INT8's LLM weights,
+ *         quantized at ctx open) once apollo__onednn_set_q8_int8 is on (the
+ *         ctx does it for the oneDNN backend + INT8), at any precision: calls
+ *         with M >= APOLLO__GEMM_MIN_M (prefill) run the same u8*s8 matmul on
+ *         the Q8 rows and scales as they are (row-major, in place where that
+ *         is oneDNN's plain layout; no re-quantization), activations
+ *         quantized per row as above to [-A, A] with offset Z: A = 127, Z =
+ *         128 where the probe finds 255 x 127 pairs exact; else A = 64, Z = 64
+ *         (u <= 128: pairs of 128 x 127 stay below 2^15; probed too), and
+ *         where neither holds the CPU kernels compute.  The weight is exact
+ *         (the Q8 values are the weight), so |error| <= sum_k |W_k| t_m / 2
+ *         with t_m = max_k |x[m,k]| / A.  M < 16 (decode) and the switch off
+ *         leave Q8 weights to the CPU kernels (f32 activations), as before.
  * The entry holds the packed weight (its layout is the one oneDNN picks with
  * format_tag any for a prefill-sized M; it is used in place, without a
  * copy, when that is the weight's own layout and dtype; for s8, where that
@@ -39,7 +52,8 @@
  * s8 N K + 8 N; all entries together are capped by the pack budget (default
  * half the physical memory, apollo__onednn_set_pack_budget); weights beyond
  * it, and any weight dtype other than F32/BF16/F16 (the quantized dtypes of
- * the CPU backend), are computed by the CPU kernels in place
+ * the CPU backend; Q8 but for the "s8 from Q8" case above, which holds 8 N
+ * bytes: its scales and row sums), are computed by the CPU kernels in place
  * (apollo__cpu_matmul_isa).  Packing needs a transient buffer of one plain
  * copy only where oneDNN's layout is blocked.  Everything is freed in destroy.
  *
@@ -61,6 +75,7 @@
 #include "common/alloc.h"
 #include "common/status.h"
 
+#include <cblas.h>
 #include <dnnl.h>
 #include <math.h>
 #include <omp.h>
@@ -88,8 +103,11 @@ enum {
 static const int64_t bucket_m[N_BUCKETS] = {256, 64, 16, 4, 1};
 /* M of the primitive whose preferred weight layout is packed. */
 #define LAYOUT_M 256
-/* Offset of the int8 mode's activations (u = p + 128). */
+/* Offset of the int8 mode's activations (u = p + 128), and their levels
+ * (p in [-127, 127]); Q8 weights may use INT8_Q8_NARROW instead (the header). */
 #define INT8_SRC_ZP 128
+#define INT8_ACT_LEVELS 127
+#define INT8_Q8_NARROW 64
 /* Beyond this K the int32 sum of 255 x 127 products could overflow. */
 #define INT8_MAX_K 60000
 
@@ -111,6 +129,8 @@ typedef struct wentry {
     void *wptr;             /* what oneDNN reads: packed copy or the weight itself */
     float *wscale;          /* MODE_S8: s_n, [N] */
     int32_t *wsum;          /* MODE_S8: c_n = sum_k q[n,k], [N] */
+    int32_t act_levels;     /* MODE_S8: activations p in [-A, A] ... */
+    int32_t src_zp;         /* ... passed as u = p + Z */
     size_t bytes;           /* charged to the budget */
     int runtime_m;          /* rt is the M >= 2 primitive */
     int q8_view;            /* MODE_S8 packed row-major [N][K]: an APOLLO__DT_Q8 weight
@@ -136,9 +156,11 @@ typedef struct onednn_backend {
     size_t tab_cap, tab_used, n_entries;
     int64_t budget, packed_bytes, n_packs, n_in_place;
     int32_t int8_levels;
+    int32_t q8_act_levels; /* A for Q8 weights: 127, 64, -1 (none), 0 = not probed yet */
     uint32_t logged; /* one bit per one-off note */
-    _Atomic int64_t n_cpu_calls, n_q8_calls;
+    _Atomic int64_t n_cpu_calls, n_q8_calls, n_q8_onednn_calls;
     _Atomic uint32_t debug; /* APOLLO__ONEDNN_* switches */
+    _Atomic int q8_int8;    /* Q8 weights' M >= 16 products on oneDNN's int8 */
 } onednn_backend;
 
 static wentry tomb_entry;
@@ -146,7 +168,7 @@ static wentry tomb_entry;
 
 /* One-off notes (bits of onednn_backend.logged). */
 enum { NOTE_BF16 = 1, NOTE_BF16_PRIM = 2, NOTE_S8_PRIM = 4, NOTE_BUDGET = 8, NOTE_F32_PRIM = 16,
-       NOTE_INT8_LEVELS = 32, NOTE_F32_CPU = 64 };
+       NOTE_INT8_LEVELS = 32, NOTE_F32_CPU = 64, NOTE_Q8_INT8 = 128, NOTE_Q8_NONE = 256 };
 
 static void note_once(onednn_backend *b, uint32_t bit, int32_t level, const char *fmt, ...)
     APOLLO__PRINTF(4, 5);
@@ -323,25 +345,25 @@ static void entry_free_resources(wentry *e)
 
 /* ---- int8 level probe ------------------------------------------------------------------ */
 
-/* 127 if u8 x s8 products at the extremes (255 x 127, summed in pairs)
- * come out exact, else 63: then |q| <= 63 keeps every pair below 2^15. */
-static int32_t int8_probe_levels(onednn_backend *b)
+/* Whether u8 x s8 matmuls of sources all u and weights all q (K = 64, M = 1
+ * and 48) come out exact: 1, else 0. */
+static int int8_probe_exact(onednn_backend *b, unsigned char u, signed char q)
 {
     enum { PK = 64, PN = 32 };
     static const int64_t ms[2] = {1, 48};
-    int32_t levels = 127;
+    int exact = 1;
     dnnl_stream_t stream = NULL;
     unsigned char *xs = apollo__malloc(48 * PK);
     signed char *ws = apollo__malloc(PK * PN);
     int32_t *ys = apollo__malloc(48 * PN * sizeof(int32_t));
 
     if (!xs || !ws || !ys || dnnl_stream_create(&stream, b->engine, dnnl_stream_default_flags)) {
-        levels = 63;
+        exact = 0;
         goto done;
     }
-    memset(xs, 255, 48 * PK);
-    memset(ws, 127, PK * PN);
-    for (int t = 0; t < 2 && levels == 127; t++) {
+    memset(xs, u, 48 * PK);
+    memset(ws, q, PK * PN);
+    for (int t = 0; t < 2 && exact; t++) {
         dnnl_memory_desc_t wmd, smd, dmd;
         dnnl_dims_t wd = {PK, PN}, sd = {ms[t], PK}, dd = {ms[t], PN};
         dnnl_memory_t sm = NULL, wm = NULL, dm = NULL;
@@ -352,7 +374,7 @@ static int32_t int8_probe_levels(onednn_backend *b)
         dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_s32, dnnl_ab);
         pd = make_pd(b, MODE_S8, ms[t], PK, PN, &wmd, NULL, 0);
         if (!pd || make_prim(pd, &p) != dnnl_success || p.scratch_bytes) {
-            levels = 63; /* cannot tell: stay safe */
+            exact = 0; /* cannot tell: stay safe */
         } else if (!dnnl_memory_create(&sm, &smd, b->engine, xs) &&
                    !dnnl_memory_create(&wm, &wmd, b->engine, ws) &&
                    !dnnl_memory_create(&dm, &dmd, b->engine, ys)) {
@@ -360,12 +382,12 @@ static int32_t int8_probe_levels(onednn_backend *b)
                                        {DNNL_ARG_DST, dm}};
             omp_set_num_threads(b->base.n_threads);
             if (dnnl_primitive_execute(p.prim, stream, 3, args) || dnnl_stream_wait(stream))
-                levels = 63;
+                exact = 0;
             for (int i = 0; i < ms[t] * PN; i++)
-                if (ys[i] != 255 * 127 * PK)
-                    levels = 63;
+                if (ys[i] != (int32_t)u * q * PK)
+                    exact = 0;
         } else {
-            levels = 63;
+            exact = 0;
         }
         if (sm) dnnl_memory_destroy(sm);
         if (wm) dnnl_memory_destroy(wm);
@@ -378,7 +400,72 @@ done:
     apollo__free(xs);
     apollo__free(ws);
     apollo__free(ys);
+    return exact;
+}
+
+/* 127 if u8 x s8 products at the extremes (255 x 127, summed in pairs)
+ * come out exact, else 63: then |q| <= 63 keeps every pair below 2^15. */
+static int32_t int8_probe_levels(onednn_backend *b)
+{
+    return int8_probe_exact(b, 255, 127) ? 127 : 63;
+}
+
+/* The activation levels A (offset: INT8_SRC_ZP for 127, A for the narrow
+ * range) for weights that use all of [-127, 127] (Q8): 127 where 255 x 127
+ * pairs are exact (weight levels 127), else INT8_Q8_NARROW where u <= 2 A =
+ * 128 is (128 x 127 pairs: below 2^15), else -1: none. */
+static int32_t int8_probe_q8_act(onednn_backend *b, int32_t levels)
+{
+    if (levels == 127)
+        return 127;
+    return int8_probe_exact(b, 2 * INT8_Q8_NARROW, 127) ? INT8_Q8_NARROW : -1;
+}
+
+/* b->int8_levels, probed at the first use (noted once unless quiet: the
+ * levels of the weights this backend quantizes). */
+static int32_t int8_levels(onednn_backend *b, int quiet)
+{
+    int32_t levels;
+    pthread_mutex_lock(&b->mu);
+    levels = b->int8_levels;
+    pthread_mutex_unlock(&b->mu);
+    if (!levels) {
+        levels = int8_probe_levels(b);
+        pthread_mutex_lock(&b->mu);
+        b->int8_levels = levels;
+        pthread_mutex_unlock(&b->mu);
+    }
+    if (!quiet)
+        note_once(b, NOTE_INT8_LEVELS, APOLLO_LOG_INFO,
+                  "oneDNN int8: weights quantized to [-%d, %d]%s", (int)levels, (int)levels,
+                  levels < 127 ? " (this CPU's u8*s8 kernels saturate 16-bit pair sums)" : "");
     return levels;
+}
+
+/* b->q8_act_levels, probed at the first use (noted once). */
+static int32_t q8_act_levels(onednn_backend *b)
+{
+    int32_t a;
+    pthread_mutex_lock(&b->mu);
+    a = b->q8_act_levels;
+    pthread_mutex_unlock(&b->mu);
+    if (a)
+        return a;
+    a = int8_probe_q8_act(b, int8_levels(b, 1));
+    pthread_mutex_lock(&b->mu);
+    b->q8_act_levels = a;
+    pthread_mutex_unlock(&b->mu);
+    if (a > 0)
+        note_once(b, NOTE_Q8_INT8, APOLLO_LOG_INFO,
+                  "oneDNN int8: the int8 (Q8) weights' products with M >= %d run on oneDNN's "
+                  "u8*s8 matmul, activations quantized per row to [-%d, %d]%s",
+                  APOLLO__GEMM_MIN_M, (int)a, (int)a,
+                  a < 127 ? " (this CPU's u8*s8 kernels saturate 16-bit pair sums)" : "");
+    else
+        note_once(b, NOTE_Q8_NONE, APOLLO_LOG_WARN,
+                  "oneDNN int8: this CPU's u8*s8 kernels cannot take weights in [-127, 127] "
+                  "exactly; the int8 (Q8) weights run on the CPU kernels");
+    return a;
 }
 
 /* ---- packing ----------------------------------------------------------------------------- */
@@ -522,6 +609,8 @@ static int pack_weight(onednn_backend *b, wentry *e, const apollo__tensor *w, in
     pack_job j = {w, e->mode, levels, NULL, 0, 0, e->wscale, e->wsum, 0};
 
     mode_types(e->mode, &sdt, &wdt);
+    if (w->dtype == APOLLO__DT_Q8) /* already s8 rows: oneDNN's reorder into wmd */
+        return reorder_into(b, e, dnnl_s8, (void *)w->data, 1, e->K);
     plain = (size_t)e->N * (size_t)e->K * dt_size(wdt);
     plain_target = plain_strides(&e->wmd, &sk, &sn) &&
                    dnnl_memory_desc_get_size(&e->wmd) == plain &&
@@ -555,6 +644,46 @@ static int pack_weight(onednn_backend *b, wentry *e, const apollo__tensor *w, in
     return rc;
 }
 
+/* A Q8 weight's scales (copied) and row sums c_n, rows in parallel. */
+typedef struct q8_sum_job {
+    const apollo__tensor *w;
+    wentry *e;
+} q8_sum_job;
+
+/* sum_k q[k]: 8 bytes at a time (q + 128 as unsigned bytes, added in 16-bit
+ * lanes: 128 words of 4 x 510 stay below 2^16), the tail one by one. */
+static int32_t q8_row_sum(const signed char *q, int64_t K)
+{
+    const uint64_t lo = 0x00ff00ff00ff00ffull;
+    int64_t k = 0, sum = 0;
+    while (K - k >= 8) {
+        uint64_t acc = 0;
+        int64_t n = (K - k) / 8 < 128 ? (K - k) / 8 : 128;
+        for (int64_t i = 0; i < n; i++, k += 8) {
+            uint64_t v;
+            memcpy(&v, q + k, 8);
+            v ^= 0x8080808080808080ull; /* q + 128 */
+            acc += (v & lo) + ((v >> 8) & lo);
+        }
+        acc = (acc & 0x0000ffff0000ffffull) + ((acc >> 16) & 0x0000ffff0000ffffull);
+        sum += (int64_t)((acc & 0xffffffffull) + (acc >> 32)) - 128 * 8 * n;
+    }
+    for (; k < K; k++)
+        sum += q[k];
+    return (int32_t)sum;
+}
+
+static void q8_sum_task(void *vp, int64_t t)
+{
+    const q8_sum_job *j = vp;
+    const int64_t K = j->e->K, n0 = t * PACK_ROWS;
+    const int64_t n1 = n0 + PACK_ROWS < j->e->N ? n0 + PACK_ROWS : j->e->N;
+    for (int64_t n = n0; n < n1; n++) {
+        j->e->wsum[n] = q8_row_sum((const signed char *)j->w->data + n * K, K);
+        j->e->wscale[n] = j->w->scale[n];
+    }
+}
+
 /* Decides the layout, makes the primitives and packs the weight of a new
  * entry (in state ST_PACKING; not under the mutex).  *state gets the final
  * state, which the caller publishes under the mutex; returns an error only
@@ -574,6 +703,17 @@ static int build_entry(onednn_backend *b, wentry *e, const apollo__tensor *w, in
     mode_types(e->mode, &sdt, &wdt);
     *state = ST_UNSUPPORTED;
     debug = atomic_load(&b->debug);
+    e->act_levels = INT8_ACT_LEVELS;
+    e->src_zp = INT8_SRC_ZP;
+    if (w->dtype == APOLLO__DT_Q8) { /* weights in [-127, 127]: the probe decides A */
+        int32_t a = q8_act_levels(b);
+        if (a < 0) {
+            snprintf(e->impl, sizeof e->impl, "cpu-kernels (u8*s8 saturates at |q| 127)");
+            return APOLLO_OK; /* ST_UNSUPPORTED */
+        }
+        e->act_levels = a;
+        e->src_zp = a == 127 ? INT8_SRC_ZP : a;
+    }
 
     /* 1. the layout oneDNN prefers for a prefill-sized M */
     pd_big = make_pd(b, e->mode, LAYOUT_M, K, N, NULL, impl, sizeof impl);
@@ -615,6 +755,8 @@ static int build_entry(onednn_backend *b, wentry *e, const apollo__tensor *w, in
                    (uintptr_t)w->data % dt_size(wdt) == 0 &&
                    !dnnl_memory_desc_init_by_strides(&own, 2, wd, wdt, st) &&
                    dnnl_memory_desc_equal(&own, &e->wmd);
+        if (w->dtype == APOLLO__DT_Q8) /* the Q8 rows themselves, where wmd is row-major */
+            in_place = e->q8_view && !(debug & APOLLO__ONEDNN_FORCE_REORDER);
     }
     need = (in_place ? 0 : dnnl_memory_desc_get_size(&e->wmd)) +
            (e->mode == MODE_S8 ? (size_t)N * (sizeof(float) + sizeof(int32_t)) : 0);
@@ -664,23 +806,16 @@ static int build_entry(onednn_backend *b, wentry *e, const apollo__tensor *w, in
 
     /* 4. the weight itself (and, for s8, its row scales) */
     if (e->mode == MODE_S8) {
-        pthread_mutex_lock(&b->mu);
-        levels = b->int8_levels;
-        pthread_mutex_unlock(&b->mu);
-        if (!levels) {
-            levels = int8_probe_levels(b);
-            pthread_mutex_lock(&b->mu);
-            b->int8_levels = levels;
-            pthread_mutex_unlock(&b->mu);
-            note_once(b, NOTE_INT8_LEVELS, APOLLO_LOG_INFO,
-                      "oneDNN int8: weights quantized to [-%d, %d]%s", (int)levels, (int)levels,
-                      levels < 127 ? " (this CPU's u8*s8 kernels saturate 16-bit pair sums)"
-                                   : "");
-        }
+        if (w->dtype != APOLLO__DT_Q8)
+            levels = int8_levels(b, 0);
         e->wscale = apollo__malloc((size_t)N * sizeof(float));
         e->wsum = apollo__malloc((size_t)N * sizeof(int32_t));
-        if (!e->wscale || !e->wsum)
+        if (!e->wscale || !e->wsum) {
             rc = apollo__fail(APOLLO_E_NOMEM, "oneDNN: out of memory for int8 scales");
+        } else if (w->dtype == APOLLO__DT_Q8) { /* the Q8 scales as they are */
+            q8_sum_job j = {w, e};
+            apollo__pool_for(b->base.pool, (N + PACK_ROWS - 1) / PACK_ROWS, q8_sum_task, &j);
+        }
     }
     if (!rc && in_place) {
         e->wptr = (void *)w->data;
@@ -953,6 +1088,7 @@ typedef struct src_job {
     const float *x;
     int64_t M, K, rows_per_task;
     int mode;
+    int32_t levels, zp; /* MODE_S8: p in [-levels, levels], u = p + zp */
     void *dst;
     float *row_scale; /* MODE_S8: t_m */
 } src_job;
@@ -969,27 +1105,37 @@ static void src_task(void *vp, int64_t t)
                 d[k] = f32_to_bf16_rne(r[k]);
         } else {
             unsigned char *d = (unsigned char *)j->dst + m * j->K;
+            const float L = (float)j->levels;
             float amax = 0, inv;
-            for (int64_t k = 0; k < j->K; k++)
-                amax = fmaxf(amax, fabsf(r[k]));
-            j->row_scale[m] = amax / 127.0f;
-            inv = amax > 0 ? 127.0f / amax : 0.0f;
+            /* no libm calls (fmaxf, lrintf): this runs over every prefill
+             * activation; same results (NaN ignored by the max, then -L) */
             for (int64_t k = 0; k < j->K; k++) {
-                long q = lrintf(r[k] * inv);
-                q = q > 127 ? 127 : q < -127 ? -127 : q;
-                d[k] = (unsigned char)(q + INT8_SRC_ZP);
+                float a = fabsf(r[k]);
+                amax = a > amax ? a : amax;
+            }
+            j->row_scale[m] = amax / L;
+            inv = amax > 0 ? L / amax : 0.0f;
+            for (int64_t k = 0; k < j->K; k++) {
+                float v = r[k] * inv;
+                v = v > L ? L : v;
+                v = v >= -L ? v : -L;
+                /* round to nearest even: exact for |v| < 2^22 */
+                v = (v + 12582912.0f) - 12582912.0f;
+                d[k] = (unsigned char)((int32_t)v + j->zp);
             }
         }
     }
 }
 
 /* Rows in parallel: MODE_S8 turns the int32 sums A in y's memory into
- * y = s_n t_m (A - 128 c_n) + bias; the others add the bias. */
+ * y = s_n t_m (A - Z c_n) + bias (Z = 128, or 64: src_zp); the others add
+ * the bias. */
 typedef struct post_job {
     float *y;
     const float *row_scale, *bias; /* row_scale: t_m, MODE_S8 only */
     const float *wscale;           /* s_n */
     const int32_t *wsum;           /* c_n */
+    int32_t zp;                    /* the activations' offset */
     int64_t M, N, rows_per_task;
 } post_job;
 
@@ -1006,7 +1152,7 @@ static void post_task(void *vp, int64_t t)
                 float v;
                 memcpy(&a, r + n, sizeof a);
                 /* exact: |A| and 128 |c_n| are below 2^31 for K <= INT8_MAX_K */
-                v = (float)(a - INT8_SRC_ZP * j->wsum[n]) * (j->wscale[n] * tm);
+                v = (float)(a - j->zp * j->wsum[n]) * (j->wscale[n] * tm);
                 r[n] = j->bias ? v + j->bias[n] : v;
             }
         } else {
@@ -1047,6 +1193,27 @@ static int onednn_matmul(apollo__backend *be, const float *x, int64_t M, int64_t
                             (long long)K);
     if (M <= 0)
         return APOLLO_OK;
+    if (w->dtype == APOLLO__DT_Q8) {
+        /* APOLLO_PRECISION_INT8's weights: prefill-sized M on oneDNN's int8
+         * matmul, from the Q8 rows and scales, once the ctx turned it on;
+         * decode (M < 16) stays on the CPU kernels' Q8 GEMV */
+        if (!atomic_load(&b->q8_int8) || M < APOLLO__GEMM_MIN_M || K <= 0 || N <= 0 ||
+            K > INT8_MAX_K || !w->scale)
+            goto cpu;
+        if ((rc = cache_get(b, w, MODE_S8, &e)))
+            return rc;
+        if (e->state != ST_READY || !covers(e, M)) {
+            if (e->state == ST_UNSUPPORTED)
+                note_once(b, NOTE_S8_PRIM, APOLLO_LOG_WARN,
+                          "oneDNN: no usable s8 matmul for a %lldx%lld int8 (Q8) weight (%s); "
+                          "using the CPU kernels",
+                          (long long)N, (long long)K, e->impl[0] ? e->impl : "not implemented");
+            goto cpu;
+        }
+        mode = MODE_S8;
+        atomic_fetch_add(&b->n_q8_onednn_calls, 1);
+        goto run;
+    }
     if ((w->dtype != APOLLO__DT_F32 && w->dtype != APOLLO__DT_BF16 &&
          w->dtype != APOLLO__DT_F16) || K <= 0 || N <= 0)
         goto cpu; /* quantized dtypes of the CPU backend, degenerate shapes */
@@ -1100,9 +1267,10 @@ static int onednn_matmul(apollo__backend *be, const float *x, int64_t M, int64_t
         atomic_fetch_add(&b->n_q8_calls, 1);
         return apollo__cpu_matmul_isa(be, b->isa, x, M, K, &q, bias, y);
     }
+run:
     mode_types(mode, &sdt, &wdt);
     if (mode != MODE_F32) {
-        src_job j = {x, M, K, 0, mode, NULL, NULL};
+        src_job j = {x, M, K, 0, mode, e->act_levels, e->src_zp, NULL, NULL};
         size_t n;
         if (apollo__mul_size((size_t)M * (size_t)K, dt_size(sdt), &n) ||
             !(conv = apollo__malloc(n)) ||
@@ -1118,7 +1286,7 @@ static int onednn_matmul(apollo__backend *be, const float *x, int64_t M, int64_t
     }
     rc = run_entry(b, e, src, src_row_bytes, sdt, M, y);
     if (!rc && (row_scale || bias)) {
-        post_job j = {y, row_scale, bias, e->wscale, e->wsum, M, N, 0};
+        post_job j = {y, row_scale, bias, e->wscale, e->wsum, e->src_zp, M, N, 0};
         for_rows(b, M, N, &j.rows_per_task, post_task, &j);
     }
     apollo__free(conv);
@@ -1150,9 +1318,12 @@ void apollo__onednn_get_stats(apollo__backend *be, apollo__onednn_stats *out)
     out->packed_bytes = b->packed_bytes;
     out->budget_bytes = b->budget;
     out->int8_levels = b->int8_levels;
+    out->q8_act_levels = b->q8_act_levels;
     pthread_mutex_unlock(&b->mu);
     out->n_cpu_calls = atomic_load(&b->n_cpu_calls);
     out->n_q8_calls = atomic_load(&b->n_q8_calls);
+    out->n_q8_onednn_calls = atomic_load(&b->n_q8_onednn_calls);
+    out->q8_int8 = atomic_load(&b->q8_int8);
     out->bf16_native = b->bf16_native;
     out->f32_on_cpu = b->f32_on_cpu;
 }
@@ -1165,6 +1336,13 @@ void apollo__onednn_set_pack_budget(apollo__backend *be, int64_t bytes)
     pthread_mutex_lock(&b->mu);
     b->budget = bytes < 0 ? 0 : bytes;
     pthread_mutex_unlock(&b->mu);
+}
+
+void apollo__onednn_set_q8_int8(apollo__backend *be, int on)
+{
+    onednn_backend *b = as_onednn(be);
+    if (b)
+        atomic_store(&b->q8_int8, on != 0);
 }
 
 void apollo__onednn_set_debug(apollo__backend *be, uint32_t flags)
@@ -1196,7 +1374,7 @@ int apollo__onednn_describe(apollo__backend *be, const apollo__tensor *w, int32_
     for (int pass = 0; pass < 2 && rc; pass++) {
         /* the mode the precision asks for; then f32, which it may have fallen to */
         int mode = pass ? MODE_F32
-                   : prec == APOLLO__PREC_INT8 ? MODE_S8
+                   : prec == APOLLO__PREC_INT8 || w->dtype == APOLLO__DT_Q8 ? MODE_S8
                    : prec == APOLLO__PREC_BF16 && w->dtype == APOLLO__DT_BF16 &&
                            (b->bf16_native || (atomic_load(&b->debug) & APOLLO__ONEDNN_TRY_BF16))
                        ? MODE_BF16
@@ -1204,6 +1382,8 @@ int apollo__onednn_describe(apollo__backend *be, const apollo__tensor *w, int32_
         int found;
         size_t slot;
         const wentry *e;
+        if (pass && w->dtype == APOLLO__DT_Q8) /* only ever s8 in oneDNN */
+            break;
         if (mode == MODE_F32 && b->f32_on_cpu &&
             !(atomic_load(&b->debug) & APOLLO__ONEDNN_FORCE_F32)) {
             snprintf(buf, cap, "cpu-kernels (oneDNN f32 is %s here)", b->f32_impl);
@@ -1222,12 +1402,17 @@ int apollo__onednn_describe(apollo__backend *be, const apollo__tensor *w, int32_
             *read_bytes = e->state == ST_READY && e->wraw
                               ? (int64_t)e->bytes
                               : w->shape[0] * w->shape[1] * (int64_t)apollo__dtype_size(w->dtype);
-        if (e->state == ST_READY)
-            snprintf(buf, cap, "%s %s %lldx%lld %s %s%s %.1f MB", mode_name[mode], e->impl,
-                     (long long)e->N, (long long)e->K, e->layout,
-                     e->runtime_m ? "runtime-M" : "M-buckets",
-                     e->q8_view ? " (M<16: CPU Q8 GEMV)" : "", (double)e->bytes / 1048576.0);
-        else if (e->state == ST_CPU)
+        if (e->state == ST_READY) {
+            int l = snprintf(buf, cap, "%s%s %s %lldx%lld %s %s%s %.1f MB", mode_name[mode],
+                             e->dtype == APOLLO__DT_Q8 ? " from Q8" : "", e->impl,
+                             (long long)e->N, (long long)e->K, e->layout,
+                             e->runtime_m ? "runtime-M" : "M-buckets",
+                             e->q8_view ? " (M<16: CPU Q8 GEMV)" : "",
+                             (double)e->bytes / 1048576.0);
+            if (e->dtype == APOLLO__DT_Q8 && l >= 0 && (size_t)l < cap)
+                snprintf(buf + l, cap - (size_t)l, ", activations [-%d, %d]",
+                         (int)e->act_levels, (int)e->act_levels);
+        } else if (e->state == ST_CPU)
             snprintf(buf, cap, "%s", e->impl);
         else if (e->state == ST_UNSUPPORTED && mode == MODE_F32)
             snprintf(buf, cap, "cpu-kernels (no oneDNN f32 primitive: %s)", e->impl);
@@ -1240,6 +1425,17 @@ int apollo__onednn_describe(apollo__backend *be, const apollo__tensor *w, int32_
 }
 
 /* ---- lifetime ----------------------------------------------------------------------------- */
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_single_threaded(void)
+{
+    /* Process-wide, idempotent, as the CPU backend does: the CPU kernels
+     * this backend calls (attention's OpenBLAS GEMMs, apollo__gemm_f32) run
+     * inside pool tasks; OpenBLAS's own threads would only spin beside them
+     * and oneDNN's (measured: 16 % of a 2-thread prefill). */
+    openblas_set_num_threads(1);
+}
 
 static void onednn_destroy(apollo__backend *be)
 {
@@ -1271,6 +1467,7 @@ int apollo__onednn_backend_create(int32_t n_threads, apollo__backend **out)
 
     if (!b)
         return apollo__fail(APOLLO_E_NOMEM, "out of memory creating the oneDNN backend");
+    pthread_once(&blas_once, blas_single_threaded);
     b->base.vt = &onednn_vtbl;
     b->base.n_threads = n_threads;
     b->base.precision = APOLLO__PREC_F32;
@@ -1278,7 +1475,9 @@ int apollo__onednn_backend_create(int32_t n_threads, apollo__backend **out)
     b->budget = pages > 0 && page > 0 ? (int64_t)pages * page / 2 : (int64_t)1 << 32;
     atomic_init(&b->n_cpu_calls, 0);
     atomic_init(&b->n_q8_calls, 0);
+    atomic_init(&b->n_q8_onednn_calls, 0);
     atomic_init(&b->debug, 0u);
+    atomic_init(&b->q8_int8, 0);
     if (pthread_mutex_init(&b->mu, NULL)) {
         apollo__free(b);
         return apollo__fail(APOLLO_E_NOMEM, "oneDNN backend: cannot create a mutex");

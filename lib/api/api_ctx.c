@@ -3,6 +3,9 @@
 
 #include "common/alloc.h"
 #include "common/status.h"
+#ifdef APOLLO_HAVE_ONEDNN
+#include "onednn/onednn_hooks.h"
+#endif
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -199,9 +202,18 @@ APOLLO_API int apollo_ctx_open(const char *model_dir, const apollo_ctx_params *p
     }
     ctx->backend->log_fn = backend_log;
     ctx->backend->log_user_data = ctx;
-    /* INT8 changes the weights, not the arithmetic: float32 activations. */
+    /* INT8 changes the weights, not the arithmetic: float32 activations --
+     * except on the oneDNN backend, whose int8 matmul then runs the Q8
+     * weights' prefill products (M >= 16) with the activations quantized per
+     * row (faster prefill, more error); decode stays on the Q8 GEMV, and the
+     * float weights (vision towers, connector) keep float32. */
     ctx->backend->precision =
         ctx->params.precision == APOLLO_PRECISION_BF16 ? APOLLO__PREC_BF16 : APOLLO__PREC_F32;
+#ifdef APOLLO_HAVE_ONEDNN
+    if (ctx->params.precision == APOLLO_PRECISION_INT8 &&
+        ctx->backend->vt->kind == APOLLO_BACKEND_ONEDNN)
+        apollo__onednn_set_q8_int8(ctx->backend, 1);
+#endif
     if (ctx->params.precision == APOLLO_PRECISION_INT8) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -3,8 +3,11 @@
  * ids are the F32 ctx's (tokenizer, templates and video splicing do not
  * depend on the weights), and the greedy answers are printed beside the F32
  * ctx's.  Their agreement is not enforced here (test_qwen2_int8 bounds the
- * accuracy on the fixtures); only that INT8 answers.  Unknown precisions are
- * refused with APOLLO_E_INVALID_ARG. */
+ * accuracy on the fixtures); only that INT8 answers.  The same with the
+ * oneDNN backend (skipped where the build has none), where INT8 also runs the
+ * prefill's int8 products on oneDNN's int8 matmul with the activations
+ * quantized (its log says so; test_qwen2_int8 bounds its logits).  Unknown
+ * precisions are refused with APOLLO_E_INVALID_ARG. */
 #include <apollo.h>
 
 #include "testutil.h"
@@ -12,16 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int quant_log_lines;
+static int quant_log_lines, onednn_int8_lines;
 static void on_log(int32_t level, const char *msg, void *ud)
 {
     (void)level;
     (void)ud;
     if (strstr(msg, "quantized to int8"))
         quant_log_lines++;
+    if (strstr(msg, "run on oneDNN's u8*s8 matmul, activations quantized per row"))
+        onednn_int8_lines++;
 }
 
-static apollo_ctx *open_model(const char *variant, int32_t precision)
+static apollo_ctx *open_backend(const char *variant, int32_t backend, int32_t precision, int *rc_out)
 {
     char dir[1024];
     apollo_ctx_params p;
@@ -30,13 +35,22 @@ static apollo_ctx *open_model(const char *variant, int32_t precision)
     snprintf(dir, sizeof dir, "%s/models/%s", APOLLO_TEST_FIXTURES, variant);
     apollo_ctx_params_init(&p);
     p.n_threads = 2;
+    p.backend = backend;
     p.precision = precision;
     p.log_fn = on_log;
     p.log_level = APOLLO_LOG_INFO;
     rc = apollo_ctx_open(dir, &p, &ctx);
-    CHECK_MSG(rc == APOLLO_OK, "open %s precision %d: %s", variant, precision,
-              apollo_last_errmsg());
+    if (rc_out)
+        *rc_out = rc;
+    else
+        CHECK_MSG(rc == APOLLO_OK, "open %s precision %d: %s", variant, precision,
+                  apollo_last_errmsg());
     return ctx;
+}
+
+static apollo_ctx *open_model(const char *variant, int32_t precision)
+{
+    return open_backend(variant, APOLLO_BACKEND_AUTO, precision, NULL);
 }
 
 typedef struct answer {
@@ -133,8 +147,43 @@ int main(void)
             free_answer(&af);
             free_answer(&aq);
         }
-        apollo_ctx_free(cf);
         apollo_ctx_free(cq);
+
+        /* oneDNN + INT8: same Q8 weights, the prefill's activations quantized */
+        {
+            int rc;
+            quant_log_lines = onednn_int8_lines = 0;
+            cq = open_backend(variants[v], APOLLO_BACKEND_ONEDNN, APOLLO_PRECISION_INT8, &rc);
+            if (rc == APOLLO_E_UNSUPPORTED) {
+                printf("%s: oneDNN not built, its INT8 skipped\n", variants[v]);
+            } else {
+                CHECK_MSG(rc == APOLLO_OK && cq, "open %s oneDNN INT8: %s", variants[v],
+                          apollo_last_errmsg());
+                if (!cq)
+                    return test_finish("precision_int8");
+                CHECK_EQ_INT(apollo_ctx_get_backend(cq), APOLLO_BACKEND_ONEDNN);
+                CHECK_EQ_INT(quant_log_lines, 1);
+                ask(cf, NULL, q, &af);
+                ask(cq, NULL, q, &aq);
+                /* the prompt is longer than 16 tokens: its prefill ran on oneDNN's int8 */
+                CHECK_EQ_INT(onednn_int8_lines, 1);
+                snprintf(what, sizeof what, "%s text, oneDNN", variants[v]);
+                compare(what, &af, &aq);
+                free_answer(&af);
+                free_answer(&aq);
+                if (v == 0) {
+                    ask(cf, "cfr_161x97_2997.mp4", "What happens in this video?", &af);
+                    ask(cq, "cfr_161x97_2997.mp4", "What happens in this video?", &aq);
+                    snprintf(what, sizeof what, "%s video, oneDNN", variants[v]);
+                    compare(what, &af, &aq);
+                    free_answer(&af);
+                    free_answer(&aq);
+                }
+                apollo_ctx_free(cq);
+            }
+            quant_log_lines = 0;
+        }
+        apollo_ctx_free(cf);
     }
     {
         char dir[1024];

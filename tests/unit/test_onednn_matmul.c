@@ -10,6 +10,10 @@
  *              and w_k = q_k s_n + e_w with |e_x| <= t_m / 2, |e_w| <= s_n / 2,
  *              s_n = max|w_n| / L (L = 127, or 63 where the CPU's u8*s8
  *              kernels saturate), t_m = max|x_m| / 127; the int32 sum is exact.
+ *   Q8 weights on oneDNN's int8 (apollo__onednn_set_q8_int8, M >= 16): the
+ *              same bound with exact weights (the Q8 values q s_n are the
+ *              weight: e_w = 0) and t_m = max|x_m| / A (A = 127, or 64 where
+ *              the u8*s8 kernels saturate):  sum_k |w_k| t_m / 2 (+ ...).
  *
  * Shapes include M = 1 (decode), 7 and 64 (prefill chunks), 300 (beyond the
  * largest M bucket), odd N and K, with and without bias, F32/BF16/F16
@@ -18,8 +22,11 @@
  * address with new contents is repacked, the pack budget sends weights to
  * the CPU kernels, the M-bucket and oneDNN-reorder variants agree with the
  * main path, and two threads calling at once get the single-thread bits.
- * Q8 weights (APOLLO_PRECISION_INT8's dtype) go to the CPU kernels; every
- * allocation failure is reported as APOLLO_E_NOMEM.  Except in test_f32_rule,
+ * Q8 weights (APOLLO_PRECISION_INT8's dtype) go to the CPU kernels unless
+ * apollo__onednn_set_q8_int8 is on; then M >= 16 runs oneDNN's int8 on their
+ * rows (bound above, every variant bit-identical: int32 sums are exact) and
+ * M < 16 stays the CPU backend's bits.  Every allocation failure is reported
+ * as APOLLO_E_NOMEM.  Except in test_f32_rule,
  * f32 products are forced through oneDNN (APOLLO__ONEDNN_FORCE_F32) where
  * the backend would give them to the CPU kernels by default. */
 #include "apollo.h"
@@ -67,9 +74,11 @@ static float *rand_floats(int64_t n, float scale)
 }
 
 /* Checks y against the double loop with the bound of prec; returns the
- * worst |y - r| / bound. */
-static double check_bound(const float *x, const apollo__tensor *w, const float *bias, int64_t M,
-                          const float *y, int32_t prec, int32_t levels, const char *what)
+ * worst |y - r| / bound.  PREC_INT8: weight levels L (0: the weights are
+ * exact, as Q8 weights are) and activation levels A. */
+static double check_bound_act(const float *x, const apollo__tensor *w, const float *bias,
+                              int64_t M, const float *y, int32_t prec, int32_t levels,
+                              int32_t act_levels, const char *what)
 {
     const int64_t N = w->shape[0], K = w->shape[1];
     float *wf = malloc((size_t)(N * K) * sizeof(float));
@@ -81,7 +90,7 @@ static double check_bound(const float *x, const apollo__tensor *w, const float *
         double xmax = 0, t;
         for (int64_t k = 0; k < K; k++)
             xmax = fmax(xmax, fabs(xr[k]));
-        t = xmax / 127.0;
+        t = xmax / (act_levels > 0 ? act_levels : 127);
         for (int64_t n = 0; n < N; n++) {
             const float *wr = wf + n * K;
             double r = bias ? bias[n] : 0, S = 0, wmax = 0, bound, err;
@@ -95,7 +104,7 @@ static double check_bound(const float *x, const apollo__tensor *w, const float *
             } else if (prec == APOLLO__PREC_BF16) {
                 bound = S / 256.0 + 1e-6;
             } else {
-                double s = wmax / levels, q = 0;
+                double s = levels > 0 ? wmax / levels : 0, q = 0;
                 for (int64_t k = 0; k < K; k++)
                     q += fabs(xr[k]) * s / 2 + fabs(wr[k]) * t / 2 + s * t / 4;
                 bound = q * (1 + 1e-4) + 1e-5 * S + 1e-6;
@@ -111,6 +120,12 @@ static double check_bound(const float *x, const apollo__tensor *w, const float *
     test_n_checks++;
     free(wf);
     return worst;
+}
+
+static double check_bound(const float *x, const apollo__tensor *w, const float *bias, int64_t M,
+                          const float *y, int32_t prec, int32_t levels, const char *what)
+{
+    return check_bound_act(x, w, bias, M, y, prec, levels, 127, what);
 }
 
 #ifdef APOLLO_HAVE_ONEDNN
@@ -547,6 +562,192 @@ static void test_q8_routed(void)
     apollo__backend_free(be);
 }
 
+/* ---- Q8 weights on oneDNN's int8 (apollo__onednn_set_q8_int8) --------------------------------- */
+
+/* A Q8 weight (bf16 rows quantized as apollo_ctx_open does; row 0 all
+ * zero: scale 0; rows 1 and 2 all 127 and all -127: the extremes of the row
+ * sums and of the u8*s8 pairs) and its exact values q * s as an F32 tensor. */
+typedef struct q8buf {
+    int8_t *q;
+    float *s, *f;
+    apollo__tensor t, tf;
+} q8buf;
+
+static void q8_make(q8buf *b, int64_t N, int64_t K)
+{
+    wbuf w;
+    wbuf_make(&w, APOLLO__DT_BF16, N, K);
+    memset(w.mem + 1, 0, (size_t)K * 2);
+    b->q = malloc((size_t)(N * K));
+    b->s = malloc((size_t)N * sizeof(float));
+    b->f = malloc((size_t)(N * K) * sizeof(float));
+    for (int64_t n = 0; n < N; n++) {
+        b->s[n] = apollo__q8_quantize_row(w.t.dtype, apollo__tensor_row(&w.t, n), K, b->q + n * K);
+        if (n == 1 || n == 2)
+            memset(b->q + n * K, n == 1 ? 127 : -127, (size_t)K);
+        for (int64_t k = 0; k < K; k++)
+            b->f[n * K + k] = (float)b->q[n * K + k] * b->s[n];
+    }
+    b->t = b->tf = w.t;
+    b->t.dtype = APOLLO__DT_Q8;
+    b->t.data = b->q;
+    b->t.scale = b->s;
+    b->tf.dtype = APOLLO__DT_F32;
+    b->tf.data = b->f;
+    free(w.mem);
+}
+
+static void q8_free(q8buf *b)
+{
+    free(b->q);
+    free(b->s);
+    free(b->f);
+}
+
+static void test_q8_int8(void)
+{
+    static const int64_t shapes[][3] = {{16, 64, 33},  {17, 1031, 257}, {64, 129, 257},
+                                        {300, 96, 31}, {20, 8, 8},      {7, 300, 45},
+                                        {1, 300, 45},  {15, 33, 20}};
+    static const uint32_t var_debug[3] = {APOLLO__ONEDNN_FORCE_BUCKETS,
+                                          APOLLO__ONEDNN_FORCE_REORDER,
+                                          APOLLO__ONEDNN_NO_Q8_VIEW};
+    static const char *const var_name[3] = {"M buckets", "reorder", "oneDNN layout"};
+    apollo__backend *cpu = NULL, *be = new_backend(2), *off = new_backend(2), *var[3];
+    apollo__onednn_stats st;
+    double worst = 0;
+    int64_t n_big = 0;
+    int32_t A;
+    CHECK_EQ_INT(apollo__backend_create(APOLLO_BACKEND_CPU, 2, &cpu), APOLLO_OK);
+    for (int v = 0; v < 3; v++) {
+        var[v] = new_backend(2);
+        if (!var[v])
+            return;
+        apollo__onednn_set_debug(var[v], var_debug[v] | APOLLO__ONEDNN_FORCE_F32);
+        apollo__onednn_set_q8_int8(var[v], 1);
+    }
+    if (!cpu || !be || !off)
+        return;
+    apollo__onednn_set_q8_int8(be, 1);
+    apollo__onednn_get_stats(be, &st);
+    CHECK_EQ_INT(st.q8_int8, 1);
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int64_t M = shapes[si][0], K = shapes[si][1], N = shapes[si][2];
+        q8buf q;
+        float *x = rand_floats(M * K, 2.0f), *bias = rand_floats(N, 1.0f);
+        float *y = malloc((size_t)(M * N) * sizeof(float)),
+              *yb = malloc((size_t)(M * N) * sizeof(float));
+        q8_make(&q, N, K);
+        for (int64_t m = 0; m < M; m++) /* an outlier per row */
+            x[m * K + (m * 7) % K] = 40.0f;
+        if (M > 3)
+            memset(x + 3 * K, 0, (size_t)K * sizeof(float)); /* t_m = 0 */
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bp = with_bias ? bias : NULL;
+            char what[128];
+            snprintf(what, sizeof what, "Q8 on oneDNN int8 M=%lld K=%lld N=%lld bias=%d",
+                     (long long)M, (long long)K, (long long)N, with_bias);
+            memset(y, 0xff, (size_t)(M * N) * sizeof(float));
+            CHECK_EQ_INT(apollo__matmul(be, x, M, K, &q.t, bp, y), APOLLO_OK);
+            if (M < 16) { /* decode-sized: the CPU backend's Q8 GEMV, its very bits */
+                CHECK_EQ_INT(apollo__matmul(cpu, x, M, K, &q.t, bp, yb), APOLLO_OK);
+                CHECK_MSG(!memcmp(y, yb, (size_t)(M * N) * sizeof(float)),
+                          "%s: differs from the CPU backend", what);
+                continue;
+            }
+            n_big++;
+            apollo__onednn_get_stats(be, &st);
+            A = st.q8_act_levels;
+            CHECK_MSG(A == 127 || A == 64, "q8_act_levels %d", A);
+            CHECK_MSG(A == 127 || st.int8_levels == 63, "narrow activations with levels %d",
+                      st.int8_levels);
+            {
+                double r = check_bound_act(x, &q.tf, bp, M, y, APOLLO__PREC_INT8, 0, A, what);
+                if (r > worst)
+                    worst = r;
+            }
+            /* exact int32 sums: every layout and M split gives the same bits */
+            for (int v = 0; v < 3; v++) {
+                memset(yb, 0xff, (size_t)(M * N) * sizeof(float));
+                CHECK_EQ_INT(apollo__matmul(var[v], x, M, K, &q.t, bp, yb), APOLLO_OK);
+                CHECK_MSG(!memcmp(y, yb, (size_t)(M * N) * sizeof(float)), "%s, %s: other bits",
+                          what, var_name[v]);
+            }
+            /* switched off: the CPU kernels with f32 activations */
+            CHECK_EQ_INT(apollo__matmul(off, x, M, K, &q.t, bp, yb), APOLLO_OK);
+            CHECK_EQ_INT(apollo__matmul(cpu, x, M, K, &q.t, bp, y), APOLLO_OK);
+            CHECK_MSG(!memcmp(y, yb, (size_t)(M * N) * sizeof(float)),
+                      "%s, switched off: differs from the CPU backend", what);
+        }
+        if (M >= 16) {
+            char desc[200] = "";
+            int64_t rb = 0;
+            CHECK_EQ_INT(apollo__onednn_describe(be, &q.t, APOLLO__PREC_F32, desc, sizeof desc,
+                                                 &rb), 0);
+            CHECK_MSG(!strncmp(desc, "s8 from Q8 ", 11), "Q8 weight described as '%s'", desc);
+            apollo__onednn_get_stats(be, &st);
+            if (strstr(desc, "M<16: CPU Q8 GEMV")) /* the Q8 rows in place: scales + sums */
+                CHECK_EQ_INT(st.packed_bytes, 8 * N);
+            if (si == 0)
+                printf("  Q8 %lldx%lld: %s\n", (long long)N, (long long)K, desc);
+            for (int v = 0; v < 3; v++) {
+                CHECK_EQ_INT(apollo__onednn_describe(var[v], &q.t, APOLLO__PREC_F32, desc,
+                                                     sizeof desc, NULL), 0);
+                if (si == 0)
+                    printf("  Q8 %lldx%lld, %s: %s\n", (long long)N, (long long)K, var_name[v],
+                           desc);
+            }
+        }
+        apollo__onednn_clear_cache(be);
+        for (int v = 0; v < 3; v++)
+            apollo__onednn_clear_cache(var[v]);
+        q8_free(&q);
+        free(x);
+        free(bias);
+        free(y);
+        free(yb);
+    }
+    apollo__onednn_get_stats(be, &st);
+    CHECK_EQ_INT(st.n_q8_onednn_calls, n_big);
+    CHECK_EQ_INT(st.n_cpu_calls, 2 * 3); /* the M < 16 shapes, with and without bias */
+    apollo__onednn_get_stats(off, &st);
+    CHECK_EQ_INT(st.n_q8_onednn_calls, 0);
+    CHECK_EQ_INT(st.n_entries, 0);
+
+    /* float weights are not affected by the switch */
+    {
+        const int64_t M = 20, K = 70, N = 30;
+        wbuf w;
+        float *x = rand_floats(M * K, 1.0f), *ya = malloc((size_t)(M * N) * sizeof(float)),
+              *yb = malloc((size_t)(M * N) * sizeof(float));
+        wbuf_make(&w, APOLLO__DT_BF16, N, K);
+        for (int p = 0; p < 2; p++) {
+            be->precision = off->precision = p ? APOLLO__PREC_INT8 : APOLLO__PREC_F32;
+            CHECK_EQ_INT(apollo__matmul(be, x, M, K, &w.t, NULL, ya), APOLLO_OK);
+            CHECK_EQ_INT(apollo__matmul(off, x, M, K, &w.t, NULL, yb), APOLLO_OK);
+            CHECK_MSG(!memcmp(ya, yb, (size_t)(M * N) * sizeof(float)),
+                      "bf16 weight, precision %d: the Q8 switch changed its result", p);
+        }
+        apollo__onednn_get_stats(be, &st);
+        CHECK_EQ_INT(st.n_q8_onednn_calls, n_big);
+        apollo__onednn_clear_cache(be);
+        apollo__onednn_clear_cache(off);
+        free(w.mem);
+        free(x);
+        free(ya);
+        free(yb);
+    }
+    apollo__onednn_get_stats(be, &st);
+    printf("Q8 weights on oneDNN int8 (M >= 16): worst |err| / bound %.3g (activations [-%d, %d], "
+           "weight levels %d); M < 16 and switched off: the CPU backend's bits\n",
+           worst, st.q8_act_levels, st.q8_act_levels, st.int8_levels);
+    for (int v = 0; v < 3; v++)
+        apollo__backend_free(var[v]);
+    apollo__backend_free(cpu);
+    apollo__backend_free(be);
+    apollo__backend_free(off);
+}
+
 /* ---- allocation failures: every one reported, nothing cached half-built ------------------------ */
 
 static void test_oom(void)
@@ -587,6 +788,46 @@ static void test_oom(void)
             apollo__backend_free(be);
         }
     }
+    { /* Q8 weights on oneDNN's int8 */
+        const int64_t MQ = 20;
+        q8buf q;
+        uint64_t n_allocs;
+        float *xq = rand_floats(MQ * K, 1.0f), *yq = malloc((size_t)(MQ * N) * sizeof(float));
+        apollo__onednn_stats st;
+        apollo__backend *be = new_backend(2);
+        if (!be)
+            return;
+        q8_make(&q, N, K);
+        apollo__onednn_set_q8_int8(be, 1);
+        apollo__alloc_reset_count();
+        CHECK_EQ_INT(apollo__matmul(be, xq, MQ, K, &q.t, bias, yq), APOLLO_OK);
+        n_allocs = apollo__alloc_count();
+        apollo__backend_free(be);
+        for (uint64_t k = 1; k <= n_allocs; k++) {
+            int rc;
+            be = new_backend(2);
+            if (!be)
+                return;
+            apollo__onednn_set_q8_int8(be, 1);
+            apollo__alloc_fail_at(k);
+            rc = apollo__matmul(be, xq, MQ, K, &q.t, bias, yq);
+            apollo__alloc_fail_at(0);
+            CHECK_MSG(rc == APOLLO_OK || rc == APOLLO_E_NOMEM, "Q8: allocation %llu failed: rc %d",
+                      (unsigned long long)k, rc);
+            n_fail += rc == APOLLO_E_NOMEM;
+            memset(yq, 0, (size_t)(MQ * N) * sizeof(float));
+            CHECK_EQ_INT(apollo__matmul(be, xq, MQ, K, &q.t, bias, yq), APOLLO_OK);
+            apollo__onednn_get_stats(be, &st);
+            /* a failed probe may leave the CPU kernels (f32 activations) in charge */
+            check_bound_act(xq, &q.tf, bias, MQ, yq, APOLLO__PREC_INT8, 0,
+                            st.q8_act_levels > 0 ? st.q8_act_levels : 127,
+                            "Q8 after a failed allocation");
+            apollo__backend_free(be);
+        }
+        q8_free(&q);
+        free(xq);
+        free(yq);
+    }
     printf("allocation failures: %d reported as APOLLO_E_NOMEM, none crashed\n", n_fail);
     free(w.mem);
     free(x);
@@ -625,6 +866,7 @@ int main(void)
     test_threads();
     test_f32_rule();
     test_q8_routed();
+    test_q8_int8();
     test_oom();
 #else
     printf("oneDNN not built: only the CPU backend's PREC_INT8 fallback is checked\n");
