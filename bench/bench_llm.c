@@ -4,7 +4,10 @@
  *             [--prefill N] [--decode T] [--logits-out FILE]
  *
  * --precision int8 quantizes the LLM's linear weights at load, as
- * apollo_ctx_open does for APOLLO_PRECISION_INT8 (quantize_s: its time).
+ * apollo_ctx_open does for APOLLO_PRECISION_INT8 (quantize_s: its time), and
+ * with --backend onednn also sets the backend up as it does (prefill
+ * products of the int8 weights on oneDNN's int8 matmul, activations
+ * quantized per row; onednn_q8_calls: how many ran there).
  * --logits-out writes the logits of the last prefill position and of every
  * decode step (float32, V each; the inputs are fixed ids, not the argmax) so
  * that two precisions can be compared on the same positions.
@@ -20,6 +23,9 @@
 #include "common/alloc.h"
 #include "model/model.h"
 #include "nn/qwen2.h"
+#ifdef APOLLO_HAVE_ONEDNN
+#include "onednn/onednn_hooks.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +94,10 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("quantize_s %.2f\n", now_s() - t0);
+#ifdef APOLLO_HAVE_ONEDNN
+        if (be->vt->kind == APOLLO_BACKEND_ONEDNN) /* as apollo_ctx_open */
+            apollo__onednn_set_q8_int8(be, 1);
+#endif
     }
     printf("weight_dtype %s\n", apollo__dtype_name(m->llm_w.layers[0].q_w.dtype));
 
@@ -155,6 +165,15 @@ int main(int argc, char **argv)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         printf("peak_rss_mb %.1f\n", (double)ru.ru_maxrss / 1024.0);
+#ifdef APOLLO_HAVE_ONEDNN
+        if (be->vt->kind == APOLLO_BACKEND_ONEDNN) {
+            apollo__onednn_stats st;
+            apollo__onednn_get_stats(be, &st);
+            printf("onednn_q8_calls %lld\nonednn_cpu_calls %lld\nonednn_q8_act_levels %d\n",
+                   (long long)st.n_q8_onednn_calls, (long long)st.n_cpu_calls,
+                   st.q8_act_levels);
+        }
+#endif
         printf("kv_cache_mb %.1f\n", 2.0 * (double)kv.capacity * (double)kv.kv_width *
                                          (double)c->n_layers * 4.0 / 1048576.0);
     }
