@@ -24,6 +24,11 @@ typedef struct apollo__backend_vtbl {
     /* y[M, N] = x[M, K] . W[N, K]^T (+ bias[N] when not NULL). */
     int (*matmul)(apollo__backend *be, const float *x, int64_t M, int64_t K,
                   const apollo__tensor *w, const float *bias, float *y);
+    /* Optional (NULL: apollo__matmul_multi makes n matmul calls).  n products
+     * of the same x, see apollo__matmul_multi. */
+    int (*matmul_multi)(apollo__backend *be, const float *x, int64_t M, int64_t K, int n,
+                        const apollo__tensor *const w[], const float *const bias[],
+                        float *const y[]);
 } apollo__backend_vtbl;
 
 /* apollo__backend.precision: how matmul treats float32 activations.
@@ -63,6 +68,25 @@ static inline int apollo__matmul(apollo__backend *be, const float *x, int64_t M,
                                  const apollo__tensor *w, const float *bias, float *y)
 {
     return be->vt->matmul(be, x, M, K, w, bias, y);
+}
+
+/* y[i][M, N_i] = x[M, K] . w[i][N_i, K]^T (+ bias[i][N_i] when bias and
+ * bias[i] are not NULL) for i < n: the n apollo__matmul calls, bit for bit,
+ * but a backend may run them as one job (the CPU backend: one pool dispatch
+ * for the decode GEMVs of the q/k/v or gate/up projections, instead of one
+ * per weight and its barrier).  The y[i] must not overlap x or each other.
+ * Stops at the first error. */
+static inline int apollo__matmul_multi(apollo__backend *be, const float *x, int64_t M, int64_t K,
+                                       int n, const apollo__tensor *const w[],
+                                       const float *const bias[], float *const y[])
+{
+    int rc;
+    if (be->vt->matmul_multi)
+        return be->vt->matmul_multi(be, x, M, K, n, w, bias, y);
+    for (int i = 0; i < n; i++)
+        if ((rc = be->vt->matmul(be, x, M, K, w[i], bias ? bias[i] : NULL, y[i])))
+            return rc;
+    return 0; /* APOLLO_OK */
 }
 
 /* Single-threaded float32 GEMM for kernels that parallelise themselves

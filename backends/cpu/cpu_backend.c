@@ -182,6 +182,84 @@ static int cpu_matmul(apollo__backend *be, const float *x, int64_t M, int64_t K,
     return APOLLO_OK;
 }
 
+/* ---- several weights on one x (q/k/v, gate/up) ----------------------------------- */
+
+/* Weights per pool dispatch of cpu_matmul_multi. */
+#define CPU_MULTI_MAX 8
+
+/* The GEMV tasks of up to CPU_MULTI_MAX weights in one pool dispatch: the
+ * union of their output columns is split as kernel_matmul splits one weight
+ * (~8 tasks per thread, whole 4-row groups), each task inside one weight and
+ * starting at a multiple of the task size there, so every output is computed
+ * by the same kernel on the same rows as a separate call. */
+typedef struct multi_job {
+    int32_t isa;
+    const float *x;
+    int64_t M, K, cols_per_task;
+    const apollo__tensor *const *w;
+    const float *const *bias;
+    float *const *y;
+    int64_t first_task[CPU_MULTI_MAX + 1]; /* weight i: tasks [first_task[i], first_task[i+1]) */
+} multi_job;
+
+static void multi_task(void *vp, int64_t t)
+{
+    multi_job *j = vp;
+    int i = 0;
+    while (t >= j->first_task[i + 1])
+        i++;
+    {
+        const int64_t N = j->w[i]->shape[0];
+        const int64_t n0 = (t - j->first_task[i]) * j->cols_per_task;
+        const int64_t n1 = n0 + j->cols_per_task < N ? n0 + j->cols_per_task : N;
+        apollo__gemv_rows(j->isa, j->x, j->M, j->K, j->w[i], j->bias ? j->bias[i] : NULL,
+                          j->y[i], N, n0, n1);
+    }
+}
+
+static int cpu_matmul_multi(apollo__backend *be, const float *x, int64_t M, int64_t K, int n,
+                            const apollo__tensor *const w[], const float *const bias[],
+                            float *const y[])
+{
+    const int32_t isa = ((cpu_backend *)be)->isa;
+    int rc;
+
+    for (int i = 0; i < n; i++)
+        if (w[i]->n_dims != 2 || w[i]->shape[1] != K)
+            return apollo__fail(APOLLO_E_INVALID_ARG,
+                                "matmul: weight shape does not match K=%lld", (long long)K);
+    /* cpu_matmul's GEMV route; anything else (GEMM, OpenBLAS) weight by weight */
+    if (isa < APOLLO__ISA_AVX2 || M >= APOLLO__GEMM_MIN_M || M <= 0) {
+        for (int i = 0; i < n; i++)
+            if ((rc = cpu_matmul(be, x, M, K, w[i], bias ? bias[i] : NULL, y[i])))
+                return rc;
+        return APOLLO_OK;
+    }
+    for (int g = 0; g < n; g += CPU_MULTI_MAX) {
+        const int ng = n - g < CPU_MULTI_MAX ? n - g : CPU_MULTI_MAX;
+        multi_job j;
+        int64_t total = 0, per;
+        j.isa = isa;
+        j.x = x;
+        j.M = M;
+        j.K = K;
+        j.w = w + g;
+        j.bias = bias ? bias + g : NULL;
+        j.y = y + g;
+        for (int i = 0; i < ng; i++)
+            total += w[g + i]->shape[0];
+        per = (total + 8 * be->n_threads - 1) / (8 * be->n_threads);
+        per = (per + 3) & ~(int64_t)3;
+        j.cols_per_task = per < 16 ? 16 : per;
+        j.first_task[0] = 0;
+        for (int i = 0; i < ng; i++)
+            j.first_task[i + 1] =
+                j.first_task[i] + (w[g + i]->shape[0] + j.cols_per_task - 1) / j.cols_per_task;
+        apollo__pool_for(be->pool, j.first_task[ng], multi_task, &j);
+    }
+    return APOLLO_OK;
+}
+
 static void cpu_destroy(apollo__backend *be)
 {
     apollo__pool_free(be->pool);
@@ -198,6 +276,7 @@ static const apollo__backend_vtbl cpu_vtbl = {
     .kind = APOLLO_BACKEND_CPU,
     .destroy = cpu_destroy,
     .matmul = cpu_matmul,
+    .matmul_multi = cpu_matmul_multi,
 };
 
 int apollo__cpu_backend_create(int32_t n_threads, apollo__backend **out)
