@@ -14,6 +14,7 @@ typedef void (*apollo__task_fn)(void *arg, int64_t i);
 int apollo__pool_create(int32_t n_threads, apollo__pool **out);
 void apollo__pool_free(apollo__pool *pool);
 int32_t apollo__pool_size(const apollo__pool *pool);
+/* pool may be NULL: every task then runs on the calling thread, in order. */
 void apollo__pool_for(apollo__pool *pool, int64_t n, apollo__task_fn fn, void *arg);
 
 #endif

@@ -11,6 +11,13 @@
  * prefill (the MLP activations are chunk x intermediate floats). */
 #define QWEN2_CHUNK 256
 
+/* Attention runs on the calling thread (no pool dispatch and barrier) while
+ * query rows x visible keys x heads x head_dim is at most this: a decode
+ * step over 128 cached positions of the 1.5B model (12 heads of 128, 2 KV
+ * heads) took 140-160 us on one thread and ~15 us more through the 2-thread
+ * pool; over 256 the pool was 1.7x faster (AVX2 VM). */
+#define QWEN2_ATTN_SERIAL_WORK (128 * 12 * 128)
+
 /* ---- KV cache --------------------------------------------------------------- */
 
 int apollo__kv_cache_init(apollo__kv_cache *kv, const apollo__llm_config *cfg)
@@ -191,15 +198,20 @@ static int layer_forward(const apollo__model *m, apollo__backend *be, apollo__kv
 
     /* attention */
     apollo__rmsnorm(b->xn, b->h, rows, D, L->in_norm.f32, eps);
-    if ((rc = apollo__matmul(be, b->xn, rows, D, &L->q_w, L->q_b.f32, b->q)) ||
-        (rc = apollo__matmul(be, b->xn, rows, D, &L->k_w, L->k_b.f32, kdst)) ||
-        (rc = apollo__matmul(be, b->xn, rows, D, &L->v_w, L->v_b.f32, vdst)))
-        return rc;
+    {   /* q, k, v of the same xn: one backend job (one pool dispatch in decode) */
+        const apollo__tensor *const w[3] = {&L->q_w, &L->k_w, &L->v_w};
+        const float *const bias[3] = {L->q_b.f32, L->k_b.f32, L->v_b.f32};
+        float *const y[3] = {b->q, kdst, vdst};
+        if ((rc = apollo__matmul_multi(be, b->xn, rows, D, 3, w, bias, y)))
+            return rc;
+    }
     rope(b->q, rows, QW, c->n_heads, hd, pos0, c->rope_theta);
     rope(kdst, rows, KW, c->n_kv_heads, hd, pos0, c->rope_theta);
-    rc = apollo__attention(be->pool, b->q, QW, kv->k[l], KW, kv->v[l], KW, b->att, QW, rows,
-                           pos0 + rows, c->n_heads, c->n_kv_heads, hd,
-                           (float)(1.0 / sqrt((double)hd)), 1, pos0);
+    /* a NULL pool: the calling thread (QWEN2_ATTN_SERIAL_WORK) */
+    rc = apollo__attention(rows * (pos0 + rows) * QW <= QWEN2_ATTN_SERIAL_WORK ? NULL : be->pool,
+                           b->q, QW, kv->k[l], KW, kv->v[l], KW, b->att, QW, rows, pos0 + rows,
+                           c->n_heads, c->n_kv_heads, hd, (float)(1.0 / sqrt((double)hd)), 1,
+                           pos0);
     if (rc)
         return rc;
     if ((rc = apollo__matmul(be, b->att, rows, QW, &L->o_w, NULL, b->tmp)))
@@ -208,9 +220,12 @@ static int layer_forward(const apollo__model *m, apollo__backend *be, apollo__kv
 
     /* SwiGLU MLP */
     apollo__rmsnorm(b->xn, b->h, rows, D, L->post_norm.f32, eps);
-    if ((rc = apollo__matmul(be, b->xn, rows, D, &L->gate_w, NULL, b->gate)) ||
-        (rc = apollo__matmul(be, b->xn, rows, D, &L->up_w, NULL, b->up)))
-        return rc;
+    {
+        const apollo__tensor *const w[2] = {&L->gate_w, &L->up_w};
+        float *const y[2] = {b->gate, b->up};
+        if ((rc = apollo__matmul_multi(be, b->xn, rows, D, 2, w, NULL, y)))
+            return rc;
+    }
     apollo__act_parallel(be->pool, apollo__silu, b->gate, (size_t)(rows * I));
     for (int64_t i = 0; i < rows * I; i++)
         b->gate[i] *= b->up[i];
