@@ -4,7 +4,6 @@
 #include "common/alloc.h"
 #include "backend.h"
 #include "common/status.h"
-#include "nn_vecmath.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -52,20 +51,25 @@ void apollo__rmsnorm(float *out, const float *x, int64_t rows, int64_t dim, cons
     }
 }
 
-/* The transcendental activations: vectorised, see nn_vecmath.h. */
 void apollo__gelu_tanh(float *x, size_t n)
 {
-    apollo__vgelu_tanh(x, x, n);
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+    }
 }
 
 void apollo__gelu_erf(float *x, size_t n)
 {
-    apollo__vgelu_erf(x, x, n);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
 void apollo__silu(float *x, size_t n)
 {
-    apollo__vsilu(x, x, n);
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] / (1.0f + expf(-x[i]));
 }
 
 void apollo__relu(float *x, size_t n)
@@ -180,9 +184,23 @@ static void attn_task(void *vp, int64_t t)
     for (int64_t r = 0; r < rows; r++) {
         float *srow = scores + r * n_vis;
         int64_t vis = j->causal ? j->q_pos0 + i0 + r + 1 : n_vis;
+        float maxs = -INFINITY, sum = 0;
         if (vis > n_vis)
             vis = n_vis;
-        apollo__vsoftmax(srow, vis, j->scale);
+        for (int64_t s = 0; s < vis; s++) {
+            srow[s] *= j->scale;
+            if (srow[s] > maxs)
+                maxs = srow[s];
+        }
+        for (int64_t s = 0; s < vis; s++) {
+            srow[s] = expf(srow[s] - maxs);
+            sum += srow[s];
+        }
+        {
+            float inv = sum > 0 ? 1.0f / sum : 0.0f;
+            for (int64_t s = 0; s < vis; s++)
+                srow[s] *= inv;
+        }
         for (int64_t s = vis; s < n_vis; s++) /* masked (future) keys */
             srow[s] = 0.0f;
     }
